@@ -1,0 +1,3 @@
+from hcp.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""Typed settings, one class per area, each with its own environment prefix.
+
+Every field has a description and bounds. `.env.example` lists every variable. Nothing else in the code base
+reads the environment: processes build their settings once at start and pass them down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hcp.exceptions import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class BrokerSettings(BaseSettings):
+    """Where the Kafka-protocol broker is. Unset `bootstrap_servers` means: run the embedded one."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_BROKER_", extra="ignore")
+
+    bootstrap_servers: str | None = Field(
+        None, description="host:port list of an external Kafka cluster; unset runs the embedded broker"
+    )
+    embedded_host: str = Field("127.0.0.1", description="address the embedded broker listens on")
+    embedded_port: int = Field(29092, ge=1024, le=65535, description="port of the embedded broker")
+    replication_factor: int = Field(1, ge=1, le=7, description="replicas of each topic the platform creates")
+    security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    sasl_mechanism: str | None = Field(None, description="PLAIN or SCRAM-SHA-256/512 when SASL is used")
+    sasl_username: str | None = Field(None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(None, description="SASL password")
+
+    @property
+    def embedded(self) -> bool:
+        return self.bootstrap_servers is None
+
+    @property
+    def servers(self) -> str:
+        return self.bootstrap_servers or f"{self.embedded_host}:{self.embedded_port}"
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """The connection part of a confluent-kafka (librdkafka) client configuration."""
+        config = {"bootstrap.servers": self.servers, "security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        return config
+
+
+class StorageSettings(BaseSettings):
+    """Where landed files, the warehouse and run state live on disk."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_STORAGE_", extra="ignore")
+
+    home: Path = Field(Path(".hcp"), description="folder for landing files, the DuckDB file and run state")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.home / "ledger"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+
+class SimulatorSettings(BaseSettings):
+    """The simulated fleet, market and customers, and the simulation clock that drives them."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_SIM_", extra="ignore")
+
+    seed: int = Field(7, ge=0, description="random seed: the same seed gives the same events")
+    start: AwareDatetime = Field(
+        datetime(2023, 1, 16, tzinfo=UTC), description="simulated time of the first event (timezone-aware)"
+    )
+    hours: float = Field(24.0, gt=0, le=24 * 31, description="simulated hours to run")
+    speed: float = Field(
+        600.0, gt=0, le=100_000, description="simulated seconds per wall second (600: a day in 2.4 minutes)"
+    )
+    telemetry_interval_s: int = Field(
+        60, ge=1, le=3600, description="simulated seconds between two polls of a site collector"
+    )
+    price_interval_s: int = Field(900, ge=60, le=3600, description="real-time price interval, seconds")
+    ramp_delay_s: int = Field(
+        120, ge=0, le=3600, description="simulated seconds between a command and the device obeying it"
+    )
+    fleet_file: Path | None = Field(None, description="fleet YAML; unset uses the built-in demo fleet")
+    market_source: str = Field("synthetic", description="'synthetic' or 'replay' (recorded files)")
+    rt_prices_file: Path | None = Field(None, description="ERCOT wide real-time CSV, for replay")
+    da_prices_file: Path | None = Field(None, description="ERCOT wide day-ahead CSV, for replay")
+    hashprice_file: Path | None = Field(None, description="CSV date,hashprice_usd_per_ph_day, for replay")
+    gpu_prices_dir: Path | None = Field(None, description="folder of <GPU>.jsonl rental prices, for replay")
+    workload_arrivals_file: Path | None = Field(
+        None, description="genai_requests_*.csv whose arrival times the workload generator replays"
+    )
+    jobs_per_hour: float = Field(40.0, ge=0, le=1_000_000, description="mean synthetic AI job arrivals")
+
+    @field_validator("market_source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value not in {"synthetic", "replay"}:
+            raise ValueError("must be 'synthetic' or 'replay'")
+        return value
+
+
+class WorkerSettings(BaseSettings):
+    """The Faust stream worker."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_WORKER_", extra="ignore")
+
+    app_id: str = Field("hcp", min_length=1, description="Faust app id, also the consumer group id")
+    landing_flush_interval_s: float = Field(
+        2.0, gt=0, le=300, description="wall seconds a landing batch waits before it is written"
+    )
+    landing_batch_max: int = Field(5000, ge=1, le=1_000_000, description="messages per landing batch, at most")
+    offline_after_s: int = Field(
+        300, ge=10, le=86400, description="simulated seconds of silence after which a device is offline"
+    )
+    web_port: int = Field(6066, ge=1024, le=65535, description="port of the worker's web endpoint")
+    web_enabled: bool = Field(False, description="serve the Faust web endpoint")
+
+
+class WarehouseSettings(BaseSettings):
+    """The DuckDB warehouse and the dbt project that models it."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_WAREHOUSE_", extra="ignore")
+
+    dbt_project_dir: Path = Field(REPO_ROOT / "dbt", description="folder of the dbt project")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(cls: type[SettingsT], **overrides: object) -> SettingsT:
+    """Build a settings object, turning validation errors into one clear `ConfigError`."""
+    try:
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        prefix = cls.model_config.get("env_prefix", "")
+        problems = "; ".join(
+            f"{prefix}{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from err

@@ -1,0 +1,1 @@
+"""simulators: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""warehouse: see docs/architecture.md."""
