@@ -78,6 +78,14 @@ class StorageSettings(BaseSettings):
         return self.home / "run"
 
 
+class FleetSettings(BaseSettings):
+    """Which fleet file describes the sites, devices and customers (shared by every process)."""
+
+    model_config = SettingsConfigDict(env_prefix="HCP_FLEET_", extra="ignore")
+
+    file: Path | None = Field(None, description="fleet YAML; unset uses the built-in demo fleet")
+
+
 class SimulatorSettings(BaseSettings):
     """The simulated fleet, market and customers, and the simulation clock that drives them."""
 
@@ -98,7 +106,6 @@ class SimulatorSettings(BaseSettings):
     ramp_delay_s: int = Field(
         120, ge=0, le=3600, description="simulated seconds between a command and the device obeying it"
     )
-    fleet_file: Path | None = Field(None, description="fleet YAML; unset uses the built-in demo fleet")
     market_source: str = Field("synthetic", description="'synthetic' or 'replay' (recorded files)")
     rt_prices_file: Path | None = Field(None, description="ERCOT wide real-time CSV, for replay")
     da_prices_file: Path | None = Field(None, description="ERCOT wide day-ahead CSV, for replay")

@@ -25,7 +25,7 @@ class ControlCommand(Record):
 
     command_id: str = Field(min_length=1, max_length=128)
     decision_id: str = Field(min_length=1, max_length=128, description="the decision this command carries out")
-    site_id: str = Field(min_length=1, max_length=40)
+    site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
     kind: CommandKind
     asic_model: str | None = Field(None, description="every ASIC of this model at the site")
     device_ids: tuple[str, ...] = Field((), max_length=100_000, description="or exactly these devices")
@@ -49,7 +49,7 @@ class Decision(Record):
     topic: ClassVar[str] = "decisions"
 
     decision_id: str = Field(min_length=1, max_length=128)
-    site_id: str = Field(min_length=1, max_length=40)
+    site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
     kind: DecisionKind
     subject: str = Field(description="what was decided about, e.g. an ASIC model")
     interval_start: AwareDatetime = Field(description="start of the real-time interval decided for")

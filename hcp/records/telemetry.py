@@ -17,7 +17,7 @@ class AsicReading(BaseModel):
 
     model_config = _READING
 
-    device_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64, description="unique device id")
     model: str = Field(description="ASIC model, e.g. 'S21'")
     power_state: PowerState
     hashrate_th: float = Field(ge=0, le=10_000, description="hashrate, TH/s")
@@ -34,8 +34,8 @@ class AsicTelemetry(Record):
 
     topic: ClassVar[str] = "telemetry.asic"
 
-    site_id: str = Field(min_length=1, max_length=40)
-    collector_id: str = Field(min_length=1, max_length=64)
+    site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
+    collector_id: str = Field(min_length=1, max_length=64, description="site collector that polled them")
     interval_s: float = Field(gt=0, le=3600, description="seconds this poll stands for (the poll period)")
     readings: tuple[AsicReading, ...] = Field(min_length=1, max_length=100_000)
 
@@ -45,7 +45,7 @@ class GpuReading(BaseModel):
 
     model_config = _READING
 
-    device_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64, description="unique device id")
     gpu_type: str = Field(description="GPU type, e.g. 'H100'")
     utilisation_pct: float = Field(ge=0, le=100, description="compute utilisation, %")
     memory_used_gib: float = Field(ge=0, le=1024, description="memory in use, GiB")
@@ -63,7 +63,7 @@ class GpuTelemetry(Record):
 
     topic: ClassVar[str] = "telemetry.gpu"
 
-    site_id: str = Field(min_length=1, max_length=40)
-    collector_id: str = Field(min_length=1, max_length=64)
+    site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
+    collector_id: str = Field(min_length=1, max_length=64, description="site collector that polled them")
     interval_s: float = Field(gt=0, le=3600, description="seconds this poll stands for (the poll period)")
     readings: tuple[GpuReading, ...] = Field(min_length=1, max_length=100_000)

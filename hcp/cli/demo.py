@@ -1,0 +1,92 @@
+"""`hcp demo`: the whole platform on embedded defaults, one simulated day, then the warehouse and a summary."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hcp.broker import ensure_topics, start_embedded_broker
+from hcp.cli.context import broker_settings, fleet_from, storage_settings, use_local_prefect_home
+from hcp.cli.options import FleetOption, HomeOption, PortOption
+from hcp.cli.progress import simulation_progress
+from hcp.cli.summary import print_demo_summary
+from hcp.exceptions import HcpError
+from hcp.processes import process_environment, start_worker_process, stop_process, wait_until_caught_up
+from hcp.settings import FleetSettings, SimulatorSettings, WorkerSettings, load_settings
+
+console = Console()
+
+
+def demo(
+    hours: Annotated[float | None, typer.Option(envvar="HCP_SIM_HOURS", help="Simulated hours.")] = None,
+    speed: Annotated[
+        float | None, typer.Option(envvar="HCP_SIM_SPEED", help="Simulated seconds per wall second.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(envvar="HCP_SIM_SEED", help="Random seed.")] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo's files instead of starting clean.")] = False,
+    fleet: FleetOption = None,
+    home: HomeOption = None,
+    port: PortOption = None,
+) -> None:
+    """Start the embedded broker, a Faust worker and the simulators; run a simulated day; build the warehouse.
+
+    Ends with a summary and the path of the DuckDB file. Everything runs on this machine.
+    """
+    from flows.warehouse import build_warehouse
+    from simulators.runner import run_simulation
+
+    sim = load_settings(SimulatorSettings, hours=hours, speed=speed, seed=seed)
+    broker = broker_settings(port)
+    storage = storage_settings(home)
+    fleet_file = fleet or load_settings(FleetSettings).file
+    fleet_config = fleet_from(fleet_file)
+    worker_settings = load_settings(WorkerSettings)
+    if not keep:
+        for path in (storage.landing_dir, storage.ledger_dir, storage.run_dir, storage.warehouse_path):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    storage.run_dir.mkdir(parents=True, exist_ok=True)
+    use_local_prefect_home(storage)
+    started = time.monotonic()
+    run_id = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+    console.rule("[bold]1. broker, topics and worker")
+    with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
+        ensure_topics(broker)
+        env = process_environment(broker, storage, fleet_file)
+        worker = start_worker_process(env, storage.run_dir / "worker.log")
+        console.print(f"broker on {broker.servers}; worker pid {worker.pid} (log: {storage.run_dir / 'worker.log'})")
+        try:
+            console.rule(f"[bold]2. simulating {sim.hours:g} h at {sim.speed:g}x")
+            with simulation_progress(console, sim) as on_progress:
+                simulation = run_simulation(sim, broker, storage, fleet_config, run_id=run_id, on_progress=on_progress)
+            console.print("waiting for the worker to land every message ...")
+            wait_until_caught_up(broker, worker_settings.app_id, worker)
+        except HcpError:
+            console.print(f"[red]worker log tail:[/]\n{_tail(storage.run_dir / 'worker.log')}")
+            raise
+        finally:
+            stop_process(worker)
+
+    console.rule("[bold]3. warehouse flow (load, dbt build)")
+    build_warehouse(
+        landing_dir=str(storage.landing_dir),
+        warehouse_path=str(storage.warehouse_path),
+        fleet_file=str(fleet_file) if fleet_file else None,
+    )
+    console.rule("[bold]4. summary")
+    print_demo_summary(console, storage, simulation, wall_seconds=time.monotonic() - started)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
