@@ -51,3 +51,17 @@ def test_secret_is_masked_in_repr(monkeypatch):
     settings = load_settings(BrokerSettings)
     assert "hunter2" not in repr(settings)
     assert settings.librdkafka_config()["sasl.password"] == "hunter2"
+
+
+def test_env_example_lists_every_setting():
+    from hcp import settings as module
+
+    text = (module.REPO_ROOT / ".env.example").read_text()
+    classes = [
+        module.BrokerSettings, module.StorageSettings, module.FleetSettings, module.SimulatorSettings,
+        module.WorkerSettings, module.WarehouseSettings,
+    ]
+    for cls in classes:
+        prefix = cls.model_config["env_prefix"]
+        for name in cls.model_fields:
+            assert f"{prefix}{name.upper()}=" in text, f"{prefix}{name.upper()} missing from .env.example"

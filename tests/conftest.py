@@ -1,0 +1,30 @@
+"""Fixtures shared by every tier."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from hcp.settings import REPO_ROOT
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The recorded data in ../shared/data. Absent: skip, except in CI (HCP_REQUIRE_SHARED_DATA=1): fail."""
+    if not SHARED_DATA.is_dir():
+        reason = f"recorded data folder {SHARED_DATA} is absent (see ../shared/data/README.md)"
+        if os.environ.get("HCP_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(reason + "; CI requires it")
+        pytest.skip(reason)
+    return SHARED_DATA
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
