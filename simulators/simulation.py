@@ -1,0 +1,88 @@
+"""The whole simulated world, stepped on the simulated grid: market, customers, ASICs and GPUs. Pure: no
+broker, no files written; `simulators.runner` sends what `step` returns."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import numpy as np
+
+from hcp.codec import decode_record
+from hcp.exceptions import ConfigError, RecordError
+from hcp.fleet import Fleet
+from hcp.records import AsicTelemetry, ControlCommand, GpuTelemetry, PriceTick, Record, WorkloadRequest
+from hcp.settings import SimulatorSettings
+from hcp.topics import CONTROL_COMMANDS
+from simulators.asic import AsicFleetSimulator
+from simulators.exceptions import SimulatorError
+from simulators.gpu import GpuFleetSimulator
+from simulators.market import ReplayMarket, SyntheticMarket
+from simulators.workloads import WorkloadGenerator
+
+log = logging.getLogger(__name__)
+
+
+def fleet_nodes(fleet: Fleet) -> list[str]:
+    """The price nodes of the fleet's sites, in fleet order, each once."""
+    return list(dict.fromkeys(site.node for site in fleet.sites))
+
+
+def build_market(sim: SimulatorSettings, fleet: Fleet) -> SyntheticMarket | ReplayMarket:
+    """The price feed the settings ask for; `ConfigError` when a replay file is not configured or unusable."""
+    nodes = fleet_nodes(fleet)
+    if sim.market_source == "synthetic":
+        return SyntheticMarket(nodes, sim.start, sim.seed, sim.price_interval_s)
+    rt, da, hashprice = sim.rt_prices_file, sim.da_prices_file, sim.hashprice_file
+    if rt is None or da is None or hashprice is None:
+        named = {"HCP_SIM_RT_PRICES_FILE": rt, "HCP_SIM_DA_PRICES_FILE": da, "HCP_SIM_HASHPRICE_FILE": hashprice}
+        missing = ", ".join(name for name, path in named.items() if path is None)
+        raise ConfigError(f"the replay market needs {missing}")
+    return ReplayMarket(rt, da, hashprice, sim.gpu_prices_dir, nodes, sim.start)
+
+
+def record_key(record: Record) -> str:
+    """The message key of a simulated record, as its topic's contract in `hcp.topics` states it."""
+    if isinstance(record, PriceTick):
+        return record.key
+    if isinstance(record, WorkloadRequest):
+        return record.customer_id
+    if isinstance(record, AsicTelemetry | GpuTelemetry):
+        return record.site_id
+    raise TypeError(f"no key rule for {type(record).__name__}")
+
+
+class FleetSimulation:
+    """Every simulator of one run, seeded from `sim.seed`."""
+
+    def __init__(self, sim: SimulatorSettings, fleet: Fleet) -> None:
+        self.market = build_market(sim, fleet)
+        self.workloads = WorkloadGenerator(
+            fleet, sim.jobs_per_hour, sim.seed, sim.workload_arrivals_file, start=sim.start
+        )
+        self.asics = AsicFleetSimulator(
+            fleet, sim.telemetry_interval_s, sim.ramp_delay_s, np.random.default_rng([sim.seed, 10])
+        )
+        self.gpus = GpuFleetSimulator(fleet, sim.telemetry_interval_s, np.random.default_rng([sim.seed, 11]))
+
+    def step(self, now: datetime) -> list[Record]:
+        """What happens at `now`: prices published, jobs submitted (and queued on the GPUs), device polls."""
+        records: list[Record] = list(self.market.ticks_due(now))
+        for request in self.workloads.requests_due(now):
+            self.gpus.submit(request, now)
+            records.append(request)
+        records.extend(self.asics.poll(now))
+        records.extend(self.gpus.poll(now))
+        return records
+
+    def apply_command(self, payload: bytes | None, now: datetime) -> ControlCommand | None:
+        """Decode and apply one `control.commands` message; None (logged) when it is invalid or targets nothing."""
+        try:
+            command = decode_record(CONTROL_COMMANDS, payload)
+            assert isinstance(command, ControlCommand)
+            targeted = self.asics.apply(command, now)
+        except (RecordError, SimulatorError) as err:
+            log.warning("ignoring control command: %s", err)
+            return None
+        log.debug("command %s: %d device(s) to %s", command.command_id, targeted, command.power_state.value)
+        return command

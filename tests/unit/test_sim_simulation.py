@@ -1,0 +1,113 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hcp.codec import decode_record
+from hcp.economics import PowerState
+from hcp.exceptions import ConfigError
+from hcp.fleet import Customer, DeviceGroup, Fleet, Site, load_fleet
+from hcp.records import AsicTelemetry, CommandKind, ControlCommand, GpuTelemetry, PriceTick, WorkloadRequest
+from hcp.settings import SimulatorSettings
+from hcp.topics import TOPICS
+from simulators.clock import simulation_steps
+from simulators.simulation import FleetSimulation, fleet_nodes, record_key
+
+START = datetime(2023, 1, 16, tzinfo=UTC)
+
+
+def small_fleet() -> Fleet:
+    sites = (
+        Site(
+            site_id="s1",
+            node="HB_WEST",
+            power_cap_mw=1,
+            asics=(DeviceGroup(model="S21", count=6), DeviceGroup(model="S19j Pro", count=4)),
+            gpus=(DeviceGroup(model="H100", count=8),),
+            collector_size=5,
+        ),
+        Site(site_id="s2", node="HB_NORTH", power_cap_mw=1, asics=(DeviceGroup(model="S19 XP", count=3),)),
+    )
+    return Fleet(sites=sites, customers=(Customer(customer_id="c1"), Customer(customer_id="c2", share=2)))
+
+
+def settings(**overrides: object) -> SimulatorSettings:
+    return SimulatorSettings(start=START, seed=overrides.pop("seed", 7), jobs_per_hour=60, **overrides)
+
+
+def run(seed: int, hours: float = 2.0, fleet: Fleet | None = None) -> list:
+    world = FleetSimulation(settings(seed=seed), fleet or small_fleet())
+    return [record for now in simulation_steps(START, hours, 60) for record in world.step(now)]
+
+
+def command(site_id: str = "s1", **target: object) -> ControlCommand:
+    return ControlCommand(
+        event_id="cmd-1",
+        event_time=START,
+        command_id="cmd-1",
+        decision_id="dec-1",
+        site_id=site_id,
+        kind=CommandKind.SET_POWER_STATE,
+        power_state=PowerState.SLEEP,
+        **target,
+    )
+
+
+def test_same_seed_gives_identical_events():
+    first, second, other = run(3), run(3), run(4)
+    assert [r.to_json() for r in first] == [r.to_json() for r in second]
+    assert [r.to_json() for r in first] != [r.to_json() for r in other]
+
+
+def test_every_record_produced_validates_on_its_topic():
+    records = run(5)
+    kinds = {type(r) for r in records}
+    assert kinds == {AsicTelemetry, GpuTelemetry, PriceTick, WorkloadRequest}
+    for record in records:
+        assert decode_record(record.topic, record.to_json()) == record
+    assert len({(r.topic, r.event_id) for r in records}) == len(records), "event ids must be unique per topic"
+
+
+def test_record_keys_follow_the_topic_contracts():
+    for record in run(5, hours=0.5):
+        key = record_key(record)
+        assert TOPICS[record.topic].record is type(record)
+        if isinstance(record, PriceTick):
+            assert key.startswith(f"{record.kind.value}:")
+        elif isinstance(record, WorkloadRequest):
+            assert key == record.customer_id
+        else:
+            assert key == record.site_id
+
+
+def test_submitted_jobs_run_on_the_gpus():
+    records = run(8, hours=3)
+    job_ids = {r.job_id for r in records if isinstance(r, WorkloadRequest) and r.gpu_type == "H100"}
+    running = {g.job_id for r in records if isinstance(r, GpuTelemetry) for g in r.readings if g.job_id}
+    assert job_ids and running and running <= job_ids
+
+
+def test_applied_command_shows_in_telemetry_after_the_ramp():
+    world = FleetSimulation(settings(ramp_delay_s=120), small_fleet())
+    assert world.apply_command(command(asic_model="S21").to_json(), START) is not None
+    world.step(START)
+    later = world.step(START + timedelta(minutes=3))
+    s21 = [r for m in later if isinstance(m, AsicTelemetry) for r in m.readings if r.model == "S21"]
+    assert s21 and all(r.power_state is PowerState.SLEEP and r.hashrate_th == 0 for r in s21)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"{not json", None, b'{"event_id": "x"}', command(site_id="nowhere", asic_model="S21").to_json()],
+)
+def test_invalid_commands_are_rejected_without_raising(payload):
+    world = FleetSimulation(settings(), small_fleet())
+    assert world.apply_command(payload, START) is None
+
+
+def test_replay_without_price_files_is_a_config_error():
+    with pytest.raises(ConfigError, match="HCP_SIM_RT_PRICES_FILE"):
+        FleetSimulation(settings(market_source="replay"), small_fleet())
+
+
+def test_demo_fleet_nodes_are_listed_once_in_fleet_order():
+    assert fleet_nodes(load_fleet()) == ["HB_WEST", "LZ_WEST", "HB_NORTH"]
