@@ -1,0 +1,60 @@
+"""The Faust app factory: a new app per call, every agent registered explicitly (no autodiscovery)."""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+
+from hcp.fleet import Fleet
+from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
+from streams.fleet.agents import register_fleet
+from streams.landing.agents import register_landing
+from streams.power.agents import register_power
+
+
+def broker_urls(broker: BrokerSettings) -> list[str]:
+    """Faust broker URLs for the comma-separated bootstrap servers."""
+    return [f"kafka://{server.strip()}" for server in broker.servers.split(",") if server.strip()]
+
+
+def broker_credentials(broker: BrokerSettings) -> faust.types.auth.CredentialsT | None:
+    """Faust credentials for the configured security protocol; None for PLAINTEXT."""
+    protocol = broker.security_protocol.upper()
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context() if protocol.endswith("SSL") else None
+    if protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=broker.sasl_username,
+            password=broker.sasl_password.get_secret_value() if broker.sasl_password else None,
+            ssl_context=context,
+            mechanism=broker.sasl_mechanism,
+        )
+    return faust.SSLCredentials(context)
+
+
+def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageSettings, fleet: Fleet) -> faust.App:
+    """Build the stream worker's app with the landing, fleet and power agents registered on it."""
+    app = faust.App(
+        worker.app_id,
+        broker=broker_urls(broker),
+        broker_credentials=broker_credentials(broker),
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        autodiscover=False,
+        datadir=str(storage.run_dir / "faust"),
+        web_enabled=worker.web_enabled,
+        web_port=worker.web_port,
+        consumer_auto_offset_reset="earliest",
+        # Contract topics are created by hcp.broker.ensure_topics with their partition counts, and the table
+        # changelogs by streams.worker.ensure_changelog_topics: faust must create none of them.
+        topic_allow_declare=False,
+        # The leader topic would be one more topic faust declares; no agent or timer here needs a leader.
+        topic_disable_leader=True,
+    )
+    register_landing(app, worker, storage)
+    register_fleet(app, worker)
+    register_power(app, fleet)
+    return app

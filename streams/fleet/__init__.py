@@ -1,0 +1,1 @@
+"""Fleet: device discovery and online/offline status from telemetry."""

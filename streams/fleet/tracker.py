@@ -1,0 +1,142 @@
+"""Which devices exist and which are online, judged on event time. Pure: no faust.
+
+Each site has its own clock: the newest event time seen on its telemetry. A device is offline when its site's
+clock is more than `offline_after_s` past the device's last reading, so a lagging partition never makes the
+devices of another site look silent. (A site whose telemetry stops entirely keeps its clock, so its devices
+stay as they were; that needs a wall-clock watchdog, not this tracker.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from hcp.records import AsicReading, DeviceChange, DeviceKind, DeviceStatus, GpuReading
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What the tracker knows about one device."""
+
+    site_id: str
+    kind: DeviceKind
+    model: str
+    status: DeviceStatus
+    last_seen: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "site_id": self.site_id,
+            "kind": self.kind.value,
+            "model": self.model,
+            "status": self.status.value,
+            "last_seen": self.last_seen.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> DeviceState:
+        return cls(
+            site_id=data["site_id"],
+            kind=DeviceKind(data["kind"]),
+            model=data["model"],
+            status=DeviceStatus(data["status"]),
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+        )
+
+
+def reading_model(reading: AsicReading | GpuReading) -> str:
+    """ASIC model or GPU type of a reading."""
+    return reading.model if isinstance(reading, AsicReading) else reading.gpu_type
+
+
+class FleetTracker:
+    """Per device: site, kind, model, status and last event time; emits a `DeviceChange` on every change."""
+
+    def __init__(self, offline_after_s: float) -> None:
+        self.offline_after = timedelta(seconds=offline_after_s)
+        self._devices: dict[str, DeviceState] = {}
+        self._by_site: dict[str, set[str]] = {}
+        self._clocks: dict[str, datetime] = {}
+
+    @property
+    def devices(self) -> Mapping[str, DeviceState]:
+        return self._devices
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        return tuple(self._clocks)
+
+    def site_clock(self, site_id: str) -> datetime | None:
+        """Newest event time seen on the site's telemetry."""
+        return self._clocks.get(site_id)
+
+    def restore(self, device_id: str, state: DeviceState) -> None:
+        """Know a device from earlier (e.g. a recovered table), without emitting a change."""
+        self._put(device_id, state)
+        clock = self._clocks.get(state.site_id)
+        if clock is None or state.last_seen > clock:
+            self._clocks[state.site_id] = state.last_seen
+
+    def observe(
+        self, site_id: str, kind: DeviceKind, readings: Iterable[AsicReading | GpuReading], event_time: datetime
+    ) -> list[DeviceChange]:
+        """Take one poll's readings: discover new devices, bring reporting offline ones back online."""
+        clock = self._clocks.get(site_id)
+        if clock is None or event_time > clock:
+            self._clocks[site_id] = clock = event_time
+        changes = []
+        for reading in readings:
+            device_id = reading.device_id
+            state = self._devices.get(device_id)
+            if state is None:
+                state = DeviceState(site_id, kind, reading_model(reading), DeviceStatus.ONLINE, event_time)
+                self._put(device_id, state)
+                changes.append(self._change(device_id, state, event_time, first_seen=True, reason="discovered"))
+            elif event_time > state.last_seen:
+                back = state.status is DeviceStatus.OFFLINE and clock - event_time <= self.offline_after
+                status = DeviceStatus.ONLINE if back else state.status
+                state = replace(state, site_id=site_id, last_seen=event_time, status=status)
+                self._put(device_id, state)
+                if back:
+                    changes.append(self._change(device_id, state, event_time, reason="reporting again"))
+        return changes
+
+    def expire(self, site_id: str, now: datetime) -> list[DeviceChange]:
+        """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`."""
+        changes = []
+        for device_id in sorted(self._by_site.get(site_id, ())):
+            state = self._devices[device_id]
+            silence = now - state.last_seen
+            if state.status is DeviceStatus.ONLINE and silence > self.offline_after:
+                state = replace(state, status=DeviceStatus.OFFLINE)
+                self._devices[device_id] = state
+                reason = f"silent for {silence.total_seconds():.0f} s (limit {self.offline_after.total_seconds():.0f})"
+                changes.append(self._change(device_id, state, now, reason=reason))
+        return changes
+
+    def _put(self, device_id: str, state: DeviceState) -> None:
+        previous = self._devices.get(device_id)
+        if previous is not None and previous.site_id != state.site_id:
+            self._by_site[previous.site_id].discard(device_id)
+        self._devices[device_id] = state
+        self._by_site.setdefault(state.site_id, set()).add(device_id)
+
+    @staticmethod
+    def _change(
+        device_id: str, state: DeviceState, at: datetime, *, reason: str, first_seen: bool = False
+    ) -> DeviceChange:
+        # Derived from what the change is, so a replay of the same telemetry yields the same event ids.
+        label = "discovered" if first_seen else state.status.value
+        return DeviceChange(
+            event_id=f"{device_id}:{label}:{state.last_seen.isoformat()}",
+            event_time=at,
+            device_id=device_id,
+            site_id=state.site_id,
+            device_kind=state.kind,
+            model=state.model,
+            status=state.status,
+            first_seen=first_seen,
+            last_seen=state.last_seen,
+            reason=reason,
+        )
