@@ -137,6 +137,10 @@ class WorkerSettings(BaseSettings):
     offline_after_s: int = Field(
         300, ge=10, le=86400, description="simulated seconds of silence after which a device is offline"
     )
+    session_timeout_s: float = Field(
+        10.0, ge=1, le=300, description="consumer group session timeout; a dead worker's partitions move after it"
+    )
+    heartbeat_interval_s: float = Field(1.0, gt=0, le=60, description="consumer group heartbeat interval")
     web_port: int = Field(6066, ge=1024, le=65535, description="port of the worker's web endpoint")
     web_enabled: bool = Field(False, description="serve the Faust web endpoint")
 

@@ -48,6 +48,11 @@ def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageS
         web_enabled=worker.web_enabled,
         web_port=worker.web_port,
         consumer_auto_offset_reset="earliest",
+        # The embedded broker holds a new group's first join for about the session timeout (30 s with faust's
+        # defaults); a short session keeps worker start-up and failover quick.
+        broker_session_timeout=worker.session_timeout_s,
+        broker_heartbeat_interval=worker.heartbeat_interval_s,
+        broker_rebalance_timeout=worker.session_timeout_s,
         # Contract topics are created by hcp.broker.ensure_topics with their partition counts, and the table
         # changelogs by streams.worker.ensure_changelog_topics: faust must create none of them.
         topic_allow_declare=False,

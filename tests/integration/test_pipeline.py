@@ -66,7 +66,7 @@ def test_malformed_messages_go_to_dead_letters_with_their_origin(platform, worke
     assert all(letter.error_class == "RecordError" and letter.error_message for letter in letters)
 
 
-def test_warehouse_holds_what_landed(platform, worker, prefect_harness):
+def test_warehouse_holds_what_landed(platform, worker, prefect_test_server):
     from flows.warehouse import build_warehouse
 
     sim = SimulatorSettings(start=datetime(2023, 1, 16, 12, tzinfo=UTC), hours=2, speed=4000, seed=5)

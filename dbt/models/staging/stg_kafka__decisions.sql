@@ -1,0 +1,53 @@
+with
+
+source as (
+
+    select * from {{ source('kafka', 'decisions') }}
+
+),
+
+parsed as (
+
+    select
+        decode(value)::json as payload,
+        "partition" as kafka_partition,
+        "offset" as kafka_offset,
+        landed_at
+    from source
+
+),
+
+renamed as (
+
+    select
+        payload->>'event_id' as event_id,
+        (payload->>'event_time')::timestamptz as event_time,
+        (payload->>'schema_version')::integer as schema_version,
+        payload->>'decision_id' as decision_id,
+        payload->>'site_id' as site_id,
+        payload->>'kind' as kind,
+        payload->>'subject' as subject,
+        (payload->>'interval_start')::timestamptz as interval_start,
+        payload->>'action' as action,
+        payload->>'previous_action' as previous_action,
+        payload->>'reason' as reason,
+        (payload->>'energy_price_usd_mwh')::double as energy_price_usd_mwh,
+        (payload->>'hashprice_usd_ph_day')::double as hashprice_usd_ph_day,
+        (payload->>'breakeven_usd_mwh')::double as breakeven_usd_mwh,
+        payload->>'command_id' as command_id,
+        kafka_partition,
+        kafka_offset,
+        landed_at
+    from parsed
+
+),
+
+final as (
+
+    -- a message produced twice (a retry) lands twice: keep the first copy
+    select * from renamed
+    qualify row_number() over (partition by event_id order by kafka_partition, kafka_offset) = 1
+
+)
+
+select * from final

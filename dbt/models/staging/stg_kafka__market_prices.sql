@@ -1,0 +1,48 @@
+with
+
+source as (
+
+    select * from {{ source('kafka', 'market_prices') }}
+
+),
+
+parsed as (
+
+    select
+        decode(value)::json as payload,
+        "partition" as kafka_partition,
+        "offset" as kafka_offset,
+        landed_at
+    from source
+
+),
+
+renamed as (
+
+    select
+        payload->>'event_id' as event_id,
+        (payload->>'event_time')::timestamptz as event_time,
+        (payload->>'schema_version')::integer as schema_version,
+        payload->>'kind' as kind,
+        payload->>'node' as node,
+        payload->>'gpu_type' as gpu_type,
+        (payload->>'interval_start')::timestamptz as interval_start,
+        (payload->>'interval_end')::timestamptz as interval_end,
+        (payload->>'value')::double as value,
+        payload->>'unit' as unit,
+        kafka_partition,
+        kafka_offset,
+        landed_at
+    from parsed
+
+),
+
+final as (
+
+    -- a message produced twice (a retry) lands twice: keep the first copy
+    select * from renamed
+    qualify row_number() over (partition by event_id order by kafka_partition, kafka_offset) = 1
+
+)
+
+select * from final

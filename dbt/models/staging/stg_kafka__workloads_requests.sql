@@ -1,0 +1,49 @@
+with
+
+source as (
+
+    select * from {{ source('kafka', 'workloads_requests') }}
+
+),
+
+parsed as (
+
+    select
+        decode(value)::json as payload,
+        "partition" as kafka_partition,
+        "offset" as kafka_offset,
+        landed_at
+    from source
+
+),
+
+renamed as (
+
+    select
+        payload->>'event_id' as event_id,
+        (payload->>'event_time')::timestamptz as event_time,
+        (payload->>'schema_version')::integer as schema_version,
+        payload->>'job_id' as job_id,
+        payload->>'customer_id' as customer_id,
+        payload->>'gpu_type' as gpu_type,
+        (payload->>'gpu_count')::integer as gpu_count,
+        (payload->>'priority')::integer as priority,
+        payload->>'qos_class' as qos_class,
+        (payload->>'preemptible')::boolean as preemptible,
+        (payload->>'expected_duration_s')::double as expected_duration_s,
+        kafka_partition,
+        kafka_offset,
+        landed_at
+    from parsed
+
+),
+
+final as (
+
+    -- a message produced twice (a retry) lands twice: keep the first copy
+    select * from renamed
+    qualify row_number() over (partition by event_id order by kafka_partition, kafka_offset) = 1
+
+)
+
+select * from final

@@ -1,0 +1,61 @@
+"""The warehouse flow: load the new landing files, build the dbt project, count what the warehouse holds.
+
+Tasks pass paths and return small summaries; DuckDB and dbt do the work (warehouse.loader, warehouse.transform).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+
+from hcp.fleet import load_fleet
+from hcp.settings import WarehouseSettings, load_settings
+from warehouse.connection import count_table_rows, open_readonly
+from warehouse.loader import load_landing
+from warehouse.transform import build_models
+
+
+@task(retries=2, retry_delay_seconds=2)
+def load_landing_files(landing_dir: str, warehouse_path: str, fleet_file: str | None = None) -> dict:
+    """Load landing files not loaded yet; returns files loaded and rows inserted per topic."""
+    fleet = load_fleet(Path(fleet_file) if fleet_file else None)
+    summary = load_landing(Path(landing_dir), Path(warehouse_path), fleet)
+    return {
+        "files_loaded": summary.files_loaded,
+        "files_ignored": summary.files_ignored,
+        "rows_inserted": dict(summary.rows_inserted),
+    }
+
+
+@task
+def run_dbt_build(dbt_project_dir: str, warehouse_path: str) -> dict:
+    """`dbt build` (models, data tests, unit tests); raises DbtBuildError naming the failed nodes."""
+    summary = build_models(Path(dbt_project_dir), Path(warehouse_path))
+    return {"nodes": summary.nodes, "statuses": dict(summary.statuses)}
+
+
+@task
+def count_warehouse_rows(warehouse_path: str) -> dict[str, int]:
+    """Rows in every raw and mart table, through a read-only connection."""
+    conn = open_readonly(Path(warehouse_path))
+    try:
+        return count_table_rows(conn)
+    finally:
+        conn.close()
+
+
+@flow(name="build-warehouse")
+def build_warehouse(
+    landing_dir: str, warehouse_path: str, fleet_file: str | None = None, dbt_project_dir: str | None = None
+) -> dict:
+    """Load landed Kafka messages into DuckDB, build the dbt marts and report row counts.
+
+    Returns `{"load": {files_loaded, files_ignored, rows_inserted}, "dbt": {nodes, statuses},
+    "row_counts": {"raw.<table>" | "main.<mart>": rows}}`.
+    """
+    project_dir = dbt_project_dir or str(load_settings(WarehouseSettings).dbt_project_dir)
+    loaded = load_landing_files(landing_dir, warehouse_path, fleet_file)
+    built = run_dbt_build(project_dir, warehouse_path)
+    row_counts = count_warehouse_rows(warehouse_path)
+    return {"load": loaded, "dbt": built, "row_counts": row_counts}
