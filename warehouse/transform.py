@@ -52,6 +52,9 @@ def build_models(project_dir: Path, warehouse_path: Path, work_dir: Path | None 
         # Without this dbt writes a tracking cookie (.user.yml) into the profiles dir, which is in the repo.
         "--no-send-anonymous-usage-stats",
         "--no-version-check",
+        # One line per node is noise in a demo or a flow log; the full log is in <work dir>/logs/dbt.log.
+        "--log-level",
+        "warn",
     ]
     with _environment(WAREHOUSE_PATH_ENV, str(warehouse_path)):
         outcome = dbtRunner().invoke(args)

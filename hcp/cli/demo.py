@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from datetime import UTC, datetime
@@ -56,11 +57,13 @@ def demo(
     run_id = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
     console.rule("[bold]1. broker, topics and worker")
-    with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
+    embedded = start_embedded_broker(broker, log_file=storage.run_dir / "broker.log") if broker.embedded else None
+    with embedded or contextlib.nullcontext():
         ensure_topics(broker)
         env = process_environment(broker, storage, fleet_file)
         worker = start_worker_process(env, storage.run_dir / "worker.log")
-        console.print(f"broker on {broker.servers}; worker pid {worker.pid} (log: {storage.run_dir / 'worker.log'})")
+        where = "embedded broker" if broker.embedded else "external cluster"
+        console.print(f"{where} on {broker.servers}; worker pid {worker.pid} (log: {storage.run_dir / 'worker.log'})")
         try:
             console.rule(f"[bold]2. simulating {sim.hours:g} h at {sim.speed:g}x")
             with simulation_progress(console, sim) as on_progress:

@@ -23,14 +23,14 @@ def print_demo_summary(
 ) -> None:
     ledger = check_ledger(read_ledger(Path(str(simulation.ledger_path))), storage.landing_dir)
     with duckdb.connect(str(storage.warehouse_path), read_only=True) as con:
-        devices = con.sql("select device_kind, count(*) from main.dim_devices group by 1 order by 1").fetchall()
-        decisions = con.sql(
+        devices = con.execute("select device_kind, count(*) from main.dim_devices group by 1 order by 1").fetchall()
+        decisions = con.execute(
             "select count(*), count(command_id), count(*) filter (where action = 'sleep') from main.fct_decisions"
-        ).fetchone()
-        energy = con.sql(
+        ).fetchall()[0]
+        energy = con.execute(
             "select sum(total_mwh), sum(mining_revenue_usd), sum(power_cost_usd) from main.fct_site_energy_hourly"
-        ).fetchone()
-        messages = con.sql(
+        ).fetchall()[0]
+        messages = con.execute(
             "select topic, sum(rows_inserted) from raw.loaded_files group by 1 order by 1"
         ).fetchall()
 

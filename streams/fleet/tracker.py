@@ -1,8 +1,9 @@
 """Which devices exist and which are online, judged on event time. Pure: no faust.
 
-Each site has its own clock: the newest event time seen on its telemetry. A device is offline when its site's
-clock is more than `offline_after_s` past the device's last reading, so a lagging partition never makes the
-devices of another site look silent. (A site whose telemetry stops entirely keeps its clock, so its devices
+Each site has a clock per device kind: the newest event time seen on that site's ASIC (or GPU) telemetry. A
+device is offline when its own clock is more than `offline_after_s` past the device's last reading, so a
+lagging partition or topic never makes other devices look silent (ASIC and GPU telemetry are separate topics,
+and one may be read ahead of the other). (A site whose telemetry stops entirely keeps its clock, so its devices
 stay as they were; that needs a wall-clock watchdog, not this tracker.)
 """
 
@@ -57,7 +58,7 @@ class FleetTracker:
         self.offline_after = timedelta(seconds=offline_after_s)
         self._devices: dict[str, DeviceState] = {}
         self._by_site: dict[str, set[str]] = {}
-        self._clocks: dict[str, datetime] = {}
+        self._clocks: dict[tuple[str, DeviceKind], datetime] = {}
 
     @property
     def devices(self) -> Mapping[str, DeviceState]:
@@ -65,26 +66,26 @@ class FleetTracker:
 
     @property
     def sites(self) -> tuple[str, ...]:
-        return tuple(self._clocks)
+        return tuple(dict.fromkeys(site for site, _ in self._clocks))
 
     def site_clock(self, site_id: str) -> datetime | None:
-        """Newest event time seen on the site's telemetry."""
-        return self._clocks.get(site_id)
+        """Newest event time seen on any of the site's telemetry."""
+        return max((t for (site, _), t in self._clocks.items() if site == site_id), default=None)
 
     def restore(self, device_id: str, state: DeviceState) -> None:
         """Know a device from earlier (e.g. a recovered table), without emitting a change."""
         self._put(device_id, state)
-        clock = self._clocks.get(state.site_id)
+        clock = self._clocks.get((state.site_id, state.kind))
         if clock is None or state.last_seen > clock:
-            self._clocks[state.site_id] = state.last_seen
+            self._clocks[(state.site_id, state.kind)] = state.last_seen
 
     def observe(
         self, site_id: str, kind: DeviceKind, readings: Iterable[AsicReading | GpuReading], event_time: datetime
     ) -> list[DeviceChange]:
         """Take one poll's readings: discover new devices, bring reporting offline ones back online."""
-        clock = self._clocks.get(site_id)
+        clock = self._clocks.get((site_id, kind))
         if clock is None or event_time > clock:
-            self._clocks[site_id] = clock = event_time
+            self._clocks[(site_id, kind)] = clock = event_time
         changes = []
         for reading in readings:
             device_id = reading.device_id
@@ -103,11 +104,12 @@ class FleetTracker:
         return changes
 
     def expire(self, site_id: str, now: datetime) -> list[DeviceChange]:
-        """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`."""
+        """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`, each
+        judged at `now` or at its own kind's clock at the site, whichever is earlier."""
         changes = []
         for device_id in sorted(self._by_site.get(site_id, ())):
             state = self._devices[device_id]
-            silence = now - state.last_seen
+            silence = min(now, self._clocks.get((site_id, state.kind), now)) - state.last_seen
             if state.status is DeviceStatus.ONLINE and silence > self.offline_after:
                 state = replace(state, status=DeviceStatus.OFFLINE)
                 self._devices[device_id] = state

@@ -25,8 +25,8 @@ def test_demo_runs_end_to_end_and_prints_where_the_warehouse_is(tmp_path):
     assert "DuckDB warehouse" in result.stdout
     assert "0 / 0 / 0" in result.stdout  # ledger: lost / duplicated / altered
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.sql("select count(*) from main.fct_site_energy_hourly").fetchone()[0] > 0
-        assert con.sql("select count(*) from main.fct_decisions").fetchone()[0] > 0
+        assert con.execute("select count(*) from main.fct_site_energy_hourly").fetchall()[0][0] > 0
+        assert con.execute("select count(*) from main.fct_decisions").fetchall()[0][0] > 0
 
 
 def test_demo_refuses_a_bad_flag_with_a_clear_message(tmp_path):

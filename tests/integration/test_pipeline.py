@@ -78,6 +78,6 @@ def test_warehouse_holds_what_landed(platform, worker, prefect_test_server):
     )
     asic_messages = landed(platform.storage, TELEMETRY_ASIC).height
     with duckdb.connect(str(platform.storage.warehouse_path), read_only=True) as con:
-        assert con.sql("select count(*) from raw.telemetry_asic").fetchone()[0] == asic_messages
-        hours = con.sql("select count(*), sum(total_mwh) from main.fct_site_energy_hourly").fetchone()
+        assert con.execute("select count(*) from raw.telemetry_asic").fetchall()[0][0] == asic_messages
+        hours = con.execute("select count(*), sum(total_mwh) from main.fct_site_energy_hourly").fetchall()[0]
         assert hours[0] >= 2 * 3 and hours[1] > 0

@@ -105,3 +105,14 @@ def test_restored_device_is_not_discovered_again():
     tracker.restore("a1", DeviceState.from_dict(state.to_dict()))
     assert tracker.observe("west-1", DeviceKind.ASIC, [asic("a1")], at(60)) == []
     assert tracker.devices["a1"] == DeviceState("west-1", DeviceKind.ASIC, "S21", DeviceStatus.ONLINE, at(60))
+
+
+def test_gpu_telemetry_read_ahead_does_not_make_asics_look_silent():
+    tracker = FleetTracker(OFFLINE_AFTER_S)
+    tracker.observe("west-1", DeviceKind.ASIC, [asic("a1")], T0)
+    # The GPU topic is consumed far ahead of the ASIC topic: the ASICs have not been heard of yet, not silent.
+    tracker.observe("west-1", DeviceKind.GPU, [gpu("g1")], at(10 * OFFLINE_AFTER_S))
+    assert tracker.expire("west-1", at(10 * OFFLINE_AFTER_S)) == []
+    tracker.observe("west-1", DeviceKind.ASIC, [asic("a2")], at(OFFLINE_AFTER_S + 1))
+    [change] = tracker.expire("west-1", at(OFFLINE_AFTER_S + 1))
+    assert change.device_id == "a1"
