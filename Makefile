@@ -1,6 +1,6 @@
 # Quick start: `make demo` runs the demo, `make test` runs every test tier.
 # Each target creates .venv and installs the pinned stack (requirements.lock) first.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
