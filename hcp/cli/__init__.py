@@ -7,7 +7,7 @@ import logging
 import typer
 from rich.console import Console
 
-from hcp.cli import backtest, broker, demo, flows, records, simulate, worker
+from hcp.cli import backtest, broker, demo, flows, records, route_replay, simulate, worker
 from hcp.exceptions import HcpError
 
 app = typer.Typer(
@@ -17,7 +17,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-for module in (broker, simulate, worker, flows, demo, records, backtest):
+for module in (broker, simulate, worker, flows, demo, records, backtest, route_replay):
     module.register(app)
 
 _stderr = Console(stderr=True)

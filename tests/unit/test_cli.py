@@ -11,7 +11,7 @@ runner = CliRunner()
 COMMANDS = [
     [], ["broker"], ["topics"], ["topics", "create"], ["topics", "list"], ["simulate"], ["worker"], ["flows"],
     ["flows", "run"], ["flows", "run", "warehouse"], ["demo"], ["sql"], ["ledger-check"], ["schemas"],
-    ["schemas", "export"], ["backtest"],
+    ["schemas", "export"], ["backtest"], ["route-replay"],
 ]
 
 
