@@ -5,6 +5,7 @@ Read from YAML (`load_fleet`); `hcp/demo_fleet.yaml` is the built-in default use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -14,6 +15,7 @@ from hcp.economics import ASIC_MODELS, GPU_MODELS
 from hcp.exceptions import ConfigError
 
 DEMO_FLEET_FILE = Path(__file__).with_name("demo_fleet.yaml")
+GPUS_PER_NODE = 8
 
 
 class DeviceGroup(BaseModel):
@@ -86,6 +88,48 @@ class Fleet(BaseModel):
             if site.site_id == site_id:
                 return site
         raise KeyError(site_id)
+
+
+def model_slug(model: str) -> str:
+    """`S19j Pro` -> `s19jpro`: the model part of a device id."""
+    return "".join(ch for ch in model.lower() if ch.isalnum())
+
+
+def device_ids(site: Site, group: DeviceGroup, first_number: int = 1) -> tuple[str, ...]:
+    """Ids of a group's devices: `<site>-<model slug>-<nnnn>`, numbered per model from `first_number`."""
+    slug = model_slug(group.model)
+    return tuple(f"{site.site_id}-{slug}-{n:04d}" for n in range(first_number, first_number + group.count))
+
+
+@dataclass(frozen=True)
+class GpuNode:
+    """A GPU server: up to `GPUS_PER_NODE` GPUs of one type at one site, the unit jobs are placed on."""
+
+    node_id: str
+    site_id: str
+    gpu_type: str
+    device_ids: tuple[str, ...]
+
+
+def gpu_nodes(site: Site) -> tuple[GpuNode, ...]:
+    """The site's GPUs grouped into nodes of `GPUS_PER_NODE` in device order, ids `<site>-<type>-n<nnn>`."""
+    nodes: list[GpuNode] = []
+    numbers: dict[str, int] = {}
+    for group in site.gpus:
+        first = numbers.get(group.model, 0) + 1
+        ids = device_ids(site, group, first)
+        numbers[group.model] = first + group.count - 1
+        for start in range(0, len(ids), GPUS_PER_NODE):
+            index = sum(1 for node in nodes if node.gpu_type == group.model) + 1
+            nodes.append(
+                GpuNode(
+                    node_id=f"{site.site_id}-{model_slug(group.model)}-n{index:03d}",
+                    site_id=site.site_id,
+                    gpu_type=group.model,
+                    device_ids=ids[start : start + GPUS_PER_NODE],
+                )
+            )
+    return tuple(nodes)
 
 
 def load_fleet(path: Path | None = None) -> Fleet:

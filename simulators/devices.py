@@ -6,12 +6,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hcp.fleet import DeviceGroup, Site
+from hcp.fleet import DeviceGroup, Site, model_slug
 
-
-def model_slug(model: str) -> str:
-    """`S19j Pro` -> `s19jpro`: the model part of a device id."""
-    return "".join(ch for ch in model.lower() if ch.isalnum())
+__all__ = ["CollectorLayout", "ambient_temp_c", "layout_collectors", "model_slug"]
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,16 @@ def test_env_example_lists_every_setting():
         prefix = cls.model_config["env_prefix"]
         for name in cls.model_fields:
             assert f"{prefix}{name.upper()}=" in text, f"{prefix}{name.upper()} missing from .env.example"
+
+
+def test_gpu_nodes_group_the_simulated_gpus_in_eights():
+    from hcp.fleet import GPUS_PER_NODE, gpu_nodes
+    from simulators.devices import layout_collectors
+
+    fleet = load_fleet()
+    for site in fleet.sites:
+        nodes = gpu_nodes(site)
+        simulated = [d for c in layout_collectors(site, site.gpus, "gpu") for d in c.device_ids]
+        assert [d for node in nodes for d in node.device_ids] == simulated
+        assert all(0 < len(node.device_ids) <= GPUS_PER_NODE for node in nodes)
+        assert len({node.node_id for node in nodes}) == len(nodes)
