@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -115,6 +115,13 @@ class SimulatorSettings(BaseSettings):
         None, description="genai_requests_*.csv whose arrival times the workload generator replays"
     )
     jobs_per_hour: float = Field(40.0, ge=0, le=1_000_000, description="mean synthetic AI job arrivals")
+    ai_burst: bool = Field(
+        True, description="add the scheduled AI burst (see simulators.burst) on top of the regular job arrivals"
+    )
+    gpu_scheduler: Literal["platform", "local"] = Field(
+        "platform",
+        description="'platform': GPUs run only the jobs the platform places; 'local': the simulator places them",
+    )
 
     @field_validator("market_source")
     @classmethod

@@ -1,5 +1,6 @@
-"""Simulated ASIC fleet: per-collector numpy state, seeded faults, power-state commands that take effect after a
-ramp delay. `poll` returns one `AsicTelemetry` per collector; a silent device is absent from its readings."""
+"""Simulated ASIC fleet: per-collector numpy state, seeded faults, power-state and power-mix commands that take
+effect after a ramp delay. `poll` returns one `AsicTelemetry` per collector; a silent device is absent from its
+readings."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 
 from hcp.economics import ASIC_MODELS, POWER_STATE_PROFILES, PowerState
 from hcp.fleet import Fleet
-from hcp.records import AsicTelemetry, ControlCommand
+from hcp.records import AsicTelemetry, CommandKind, ControlCommand
 from simulators.devices import CollectorLayout, ambient_temp_c, layout_collectors
 from simulators.exceptions import UnknownTargetError
+from simulators.power_mix import assign_power_mix
 
 STATES: tuple[PowerState, ...] = tuple(PowerState)
 HASH_FACTOR = np.array([POWER_STATE_PROFILES[s].hashrate_factor for s in STATES])
@@ -118,14 +120,22 @@ class AsicFleetSimulator:
         return STATES[int(collector.state[position])]
 
     def apply(self, command: ControlCommand, now: datetime) -> int:
-        """Start moving the targeted devices to the commanded state; return how many were targeted.
+        """Start moving devices to the commanded states; return how many devices were targeted (for a mix: how
+        many move).
 
-        Each device reaches the state `ramp_delay_s` (plus a stagger of at most `STAGGER_MAX_S`) after `now`;
-        its power moves there linearly meanwhile. Raises `UnknownTargetError` if the command targets nothing.
+        `set_power_state` moves every targeted device to one state; `set_power_mix` splits the model's devices at
+        the site over the states of `state_counts` (see `assign_power_mix`: as few moves as possible, higher
+        states to lower device numbers). Each moved device reaches its state `ramp_delay_s` (plus a stagger of at
+        most `STAGGER_MAX_S`) after `now`; its power moves there linearly meanwhile. Raises `UnknownTargetError`
+        if the command targets nothing, and for a mix whose counts do not add up to the model's devices.
         """
         if command.site_id not in self._sites:
             raise UnknownTargetError(f"command {command.command_id}: unknown site {command.site_id!r}")
         t = now.timestamp()
+        if command.kind is CommandKind.SET_POWER_MIX:
+            return self._apply_mix(command, t)
+        if command.kind is not CommandKind.SET_POWER_STATE or command.power_state is None:
+            raise UnknownTargetError(f"command {command.command_id}: {command.kind.value} is not for ASICs")
         target = STATES.index(command.power_state)
         targeted = 0
         for collector, mask in self._select(command):
@@ -133,15 +143,42 @@ class AsicFleetSimulator:
             if not count:
                 continue
             targeted += count
-            hash_f, power_f = collector.factors_at(t)
-            collector.ramp_from[0, mask] = hash_f[mask]
-            collector.ramp_from[1, mask] = power_f[mask]
-            collector.ramp_start[mask] = t
-            collector.ramp_end[mask] = t + self.ramp_delay_s + collector.stagger[mask]
-            collector.target[mask] = target
+            self._ramp(collector, mask, np.full(len(collector.state), target), t)
         if not targeted:
             raise UnknownTargetError(f"command {command.command_id}: no such devices at {command.site_id}")
         return targeted
+
+    def _apply_mix(self, command: ControlCommand, t: float) -> int:
+        selected = [(c, np.flatnonzero(mask)) for c, mask in self._select(command)]
+        current = np.concatenate([c.target[positions] for c, positions in selected] or [np.zeros(0, dtype=int)])
+        if not len(current):
+            raise UnknownTargetError(f"command {command.command_id}: no {command.asic_model} at {command.site_id}")
+        counts = command.state_counts or {}
+        wanted = np.array([counts.get(state, 0) for state in STATES])
+        try:
+            assigned = assign_power_mix(current, wanted)
+        except ValueError as err:
+            raise UnknownTargetError(f"command {command.command_id}: {command.asic_model}: {err}") from err
+        moved = 0
+        offset = 0
+        for collector, positions in selected:
+            targets = collector.target.copy()
+            targets[positions] = assigned[offset : offset + len(positions)]
+            offset += len(positions)
+            mask = targets != collector.target
+            moved += int(mask.sum())
+            if mask.any():
+                self._ramp(collector, mask, targets, t)
+        return moved
+
+    def _ramp(self, collector: _Collector, mask: np.ndarray, targets: np.ndarray, t: float) -> None:
+        """Start the ramp of the `mask` devices from where they stand now towards `targets`."""
+        hash_f, power_f = collector.factors_at(t)
+        collector.ramp_from[0, mask] = hash_f[mask]
+        collector.ramp_from[1, mask] = power_f[mask]
+        collector.ramp_start[mask] = t
+        collector.ramp_end[mask] = t + self.ramp_delay_s + collector.stagger[mask]
+        collector.target[mask] = targets[mask]
 
     def _select(self, command: ControlCommand) -> list[tuple[_Collector, np.ndarray]]:
         if command.asic_model:

@@ -9,3 +9,7 @@ class SimulatorError(HcpError):
 
 class UnknownTargetError(SimulatorError):
     """A command names a site, model or device the simulated fleet does not have."""
+
+
+class TargetBusyError(SimulatorError):
+    """A command asks for devices or jobs that are not in the state it needs (GPUs not free, job not running)."""

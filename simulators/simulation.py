@@ -1,5 +1,6 @@
-"""The whole simulated world, stepped on the simulated grid: market, customers, ASICs and GPUs. Pure: no
-broker, no files written; `simulators.runner` sends what `step` returns."""
+"""The whole simulated world, stepped on the simulated grid: market, customers (with the scheduled AI burst),
+ASICs and GPUs, obeying the platform's control commands. Pure: no broker, no files written; `simulators.runner`
+sends what `step` returns and feeds `apply_command` what the platform publishes."""
 
 from __future__ import annotations
 
@@ -11,13 +12,23 @@ import numpy as np
 from hcp.codec import decode_record
 from hcp.exceptions import ConfigError, RecordError
 from hcp.fleet import Fleet
-from hcp.records import AsicTelemetry, ControlCommand, GpuTelemetry, PriceTick, Record, WorkloadRequest
+from hcp.records import (
+    AsicTelemetry,
+    CommandKind,
+    ControlCommand,
+    GpuTelemetry,
+    PriceTick,
+    Record,
+    WorkloadRequest,
+)
 from hcp.settings import SimulatorSettings
 from hcp.topics import CONTROL_COMMANDS
 from simulators.asic import AsicFleetSimulator
+from simulators.burst import plan_burst
 from simulators.exceptions import SimulatorError
 from simulators.gpu import GpuFleetSimulator
 from simulators.market import ReplayMarket, SyntheticMarket
+from simulators.scheduler import LocalScheduler
 from simulators.workloads import WorkloadGenerator
 
 log = logging.getLogger(__name__)
@@ -53,36 +64,64 @@ def record_key(record: Record) -> str:
 
 
 class FleetSimulation:
-    """Every simulator of one run, seeded from `sim.seed`."""
+    """Every simulator of one run, seeded from `sim.seed`.
+
+    With `sim.gpu_scheduler == 'platform'` the GPUs run only what `place_job` commands place; with 'local' the
+    simulator queues and places the submitted jobs itself and refuses job commands.
+    """
 
     def __init__(self, sim: SimulatorSettings, fleet: Fleet) -> None:
         self.market = build_market(sim, fleet)
         self.workloads = WorkloadGenerator(
             fleet, sim.jobs_per_hour, sim.seed, sim.workload_arrivals_file, start=sim.start
         )
+        self.burst = plan_burst(fleet, sim.start, sim.seed) if sim.ai_burst else None
+        self._burst_pending = list(self.burst.requests) if self.burst else []
         self.asics = AsicFleetSimulator(
             fleet, sim.telemetry_interval_s, sim.ramp_delay_s, np.random.default_rng([sim.seed, 10])
         )
         self.gpus = GpuFleetSimulator(fleet, sim.telemetry_interval_s, np.random.default_rng([sim.seed, 11]))
+        self.scheduler = LocalScheduler(self.gpus) if sim.gpu_scheduler == "local" else None
 
     def step(self, now: datetime) -> list[Record]:
-        """What happens at `now`: prices published, jobs submitted (and queued on the GPUs), device polls."""
+        """What happens at `now`: prices published, jobs submitted (queued locally when the simulator schedules),
+        jobs that are done end, device polls."""
         records: list[Record] = list(self.market.ticks_due(now))
-        for request in self.workloads.requests_due(now):
-            self.gpus.submit(request, now)
+        for request in self._requests_due(now):
+            if self.scheduler is not None:
+                self.scheduler.submit(request, now)
             records.append(request)
         records.extend(self.asics.poll(now))
+        self.gpus.release_finished(now)
+        if self.scheduler is not None:
+            self.scheduler.place_queued(now)
         records.extend(self.gpus.poll(now))
         return records
 
+    def _requests_due(self, now: datetime) -> list[WorkloadRequest]:
+        due = self.workloads.requests_due(now)
+        while self._burst_pending and self._burst_pending[0].event_time <= now:
+            due.append(self._burst_pending.pop(0))
+        return sorted(due, key=lambda request: request.event_time)
+
     def apply_command(self, payload: bytes | None, now: datetime) -> ControlCommand | None:
-        """Decode and apply one `control.commands` message; None (logged) when it is invalid or targets nothing."""
+        """Decode and apply one `control.commands` message; None (logged) when it is invalid or cannot be obeyed
+        (targets nothing, GPUs not free, job not running, job commands while the simulator schedules)."""
         try:
             command = decode_record(CONTROL_COMMANDS, payload)
             assert isinstance(command, ControlCommand)
-            targeted = self.asics.apply(command, now)
+            outcome = self._obey(command, now)
         except (RecordError, SimulatorError) as err:
             log.warning("ignoring control command: %s", err)
             return None
-        log.debug("command %s: %d device(s) to %s", command.command_id, targeted, command.power_state.value)
+        log.debug("command %s (%s): %s", command.command_id, command.kind.value, outcome)
         return command
+
+    def _obey(self, command: ControlCommand, now: datetime) -> str:
+        if command.kind in (CommandKind.SET_POWER_STATE, CommandKind.SET_POWER_MIX):
+            return f"{self.asics.apply(command, now)} device(s) retargeted"
+        if self.scheduler is not None:
+            raise SimulatorError(f"command {command.command_id}: the simulator schedules its GPUs itself")
+        if command.kind is CommandKind.PLACE_JOB:
+            return f"job {command.job_id} on {', '.join(self.gpus.place(command, now))}"
+        return f"job {command.job_id} preempted from {', '.join(self.gpus.preempt(command, now))}"

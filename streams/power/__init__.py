@@ -1,1 +1,1 @@
-"""Power: curtail ASIC models whose breakeven is below the real-time energy price."""
+"""Power and GPU work: the site controller (policy, allocator and router) and its agent."""

@@ -1,109 +1,115 @@
-"""The power agent: on each real-time energy price, decide every ASIC model's power state at its sites."""
+"""The site control agent: prices and job requests in, decisions and commands out (logic in `controller`).
+
+One agent subscribes to both `market.prices` and `workloads.requests` so that the price memory, the policy
+state, the ASIC mixes in force and the routers live together: a placement needs the prices and the ASIC mix to
+check the site's power, and an interval decision needs the routers' GPU demand. The agent therefore keeps one
+controller for the whole fleet and must run in one worker process (the app runs one worker; scaling out would
+repartition both topics by site first).
+
+Restart: the prices, the policy state and the mixes in force live in the one-partition `site_control` table,
+written only on change, and are read back before the first event. The routers are rebuilt empty: jobs running
+when the worker stopped are not known to the new routers (a documented limitation of this version).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 
 import faust
 
 from hcp.codec import decode_record
 from hcp.exceptions import RecordError
 from hcp.fleet import Fleet
-from hcp.records import PriceTick, Record
-from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, TOPICS
-from streams.power.policy import PowerPlan, plan_power_states
+from hcp.records import PriceTick, Record, WorkloadRequest
+from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
+from streams.power.controller import ControlOutput, SiteController
 from streams.tables import json_table
-from streams.topics import contract_topic
+from streams.topics import contract_topic, contract_topics
 
 log = logging.getLogger(__name__)
 
+CONTROL_TABLE_PARTITION = 0
+
 
 @dataclass
-class PowerCounters:
-    """What the power agent has done since the worker started."""
+class ControlState:
+    """The controller and what the agent has done since the worker started."""
 
-    ticks: int = 0
+    controller: SiteController
+    restored: bool = False
+    messages: int = 0
     skipped: int = 0
     decisions: int = 0
     commands: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PowerChannels:
-    """Where the power agent keeps its state and sends its records."""
-
-    decisions: faust.TopicT
-    commands: faust.TopicT
-    prices: faust.Table
-    power_states: faust.Table
-
-
-def remember_price(prices: faust.Table, tick: PriceTick) -> None:
-    """Keep the tick as the latest of its key unless a later interval is already known (replays, reorders)."""
-    known = prices.get(tick.key)
-    if known is not None and datetime.fromisoformat(known["interval_start"]) > tick.interval_start:
-        return
-    prices[tick.key] = {
-        "value": tick.value,
-        "interval_start": tick.interval_start.isoformat(),
-        "interval_end": tick.interval_end.isoformat(),
-    }
-
-
-async def send_records(topic: faust.TopicT, records: Sequence[Record], key_of: str = "site_id") -> None:
-    """Send records keyed by a field and wait until the broker has them all."""
+async def send_records(topic: faust.TopicT, records: Sequence[Record]) -> None:
+    """Send records keyed by site and wait until the broker has them all (in order within a site)."""
     deliveries = [
-        await topic.send(key=str(getattr(record, key_of)).encode(), value=record.to_json(), force=True)
+        await topic.send(key=str(record.site_id).encode(), value=record.to_json(), force=True)
         for record in records
     ]
     await asyncio.gather(*deliveries)
 
 
-async def handle_tick(event: faust.EventT, fleet: Fleet, channels: PowerChannels, counters: PowerCounters) -> None:
-    """Remember the price; on a real-time energy price, send the decisions and commands it calls for."""
+def compute_output(state: ControlState, topic: str, value: bytes | None) -> ControlOutput | None:
+    """Decode the message and hand it to the controller; None for a message that is skipped."""
     try:
-        tick = decode_record(MARKET_PRICES, event.message.value)
+        record = decode_record(topic, value)
     except RecordError as err:
-        counters.skipped += 1  # the landing agent dead-letters it
-        log.debug("skipped invalid price: %s", err)
-        return
-    assert isinstance(tick, PriceTick)
-    counters.ticks += 1
-    remember_price(channels.prices, tick)
-    latest = {key: entry["value"] for key, entry in channels.prices.items()}
-    plan: PowerPlan = plan_power_states(tick, fleet, latest, dict(channels.power_states.items()))
-    if plan.skipped:
-        log.info("power decision skipped: %s", plan.skipped)
-        return
-    await send_records(channels.commands, plan.commands)
-    await send_records(channels.decisions, plan.decisions)
-    for key, state in plan.new_states.items():
-        channels.power_states[key] = state.value
-    counters.decisions += len(plan.decisions)
-    counters.commands += len(plan.commands)
+        state.skipped += 1  # the landing agent dead-letters it
+        log.debug("skipped invalid message on %s: %s", topic, err)
+        return None
+    if isinstance(record, PriceTick):
+        return state.controller.on_price(record)
+    if isinstance(record, WorkloadRequest):
+        return state.controller.on_request(record, record.event_time)
+    return None
 
 
-def register_power(app: faust.App, fleet: Fleet) -> PowerCounters:
-    """Declare the `curtail_unprofitable_miners` agent and its `prices` and `power_states` tables on `app`."""
-    partitions = TOPICS[MARKET_PRICES].partitions
-    channels = PowerChannels(
-        decisions=contract_topic(app, DECISIONS),
-        commands=contract_topic(app, CONTROL_COMMANDS),
-        prices=json_table(app, "prices", partitions, "price key (kind:node|gpu_type|-) -> latest value, interval"),
-        power_states=json_table(
-            app, "power_states", partitions, "site_id:asic_model -> power state in force; written only on change"
-        ),
+async def handle_event(
+    event: faust.EventT, state: ControlState, decisions: faust.TopicT, commands: faust.TopicT, table: faust.Table
+) -> None:
+    """One message: restore on the first, then send the commands, the decisions, and write the table changes."""
+    if not state.restored:
+        state.controller.restore(list(table.data.items()))
+        state.restored = True
+    state.messages += 1
+    try:
+        output = compute_output(state, event.message.topic, event.message.value)
+    except Exception as err:  # a bug or an unforeseen input must not stop the agent
+        state.errors.append(f"{type(err).__name__}: {err}")
+        log.exception("site control failed on %s offset %s", event.message.topic, event.message.offset)
+        return
+    if output is None:
+        return
+    await send_records(commands, output.commands)
+    await send_records(decisions, output.decisions)
+    for key, value in output.changes:
+        # One partition whatever topic the event came from (the two source topics differ in partitions).
+        table.data[key] = value
+        table.send_changelog(CONTROL_TABLE_PARTITION, key, value)
+    state.decisions += len(output.decisions)
+    state.commands += len(output.commands)
+
+
+def register_power(app: faust.App, fleet: Fleet) -> ControlState:
+    """Declare the `control_sites` agent and its `site_control` table on `app`."""
+    decisions = contract_topic(app, DECISIONS)
+    commands = contract_topic(app, CONTROL_COMMANDS)
+    table = json_table(
+        app, "site_control", 1, "prices, policy state and ASIC mix in force per site x model; written on change"
     )
-    counters = PowerCounters()
+    state = ControlState(SiteController(fleet))
 
-    async def curtail_unprofitable_miners(stream: faust.StreamT) -> None:
-        """Sleep ASIC models whose breakeven is below the real-time energy price; wake them when it is not."""
+    async def control_sites(stream: faust.StreamT) -> None:
+        """Decide ASIC power mixes per interval and route AI jobs, for every site."""
         async for event in stream.events():
-            await handle_tick(event, fleet, channels, counters)
+            await handle_event(event, state, decisions, commands, table)
 
-    app.agent(contract_topic(app, MARKET_PRICES), name="curtail_unprofitable_miners")(curtail_unprofitable_miners)
-    return counters
+    app.agent(contract_topics(app, (MARKET_PRICES, WORKLOAD_REQUESTS)), name="control_sites")(control_sites)
+    return state

@@ -8,7 +8,7 @@ import faust
 import streams
 from hcp.fleet import load_fleet
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
-from hcp.topics import MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS
+from hcp.topics import MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS, WORKLOAD_REQUESTS
 from streams.app import create_app
 from streams.topics import contract_topic
 from streams.worker import changelog_topics
@@ -30,8 +30,8 @@ def test_each_call_builds_a_new_app_with_every_agent_and_table(tmp_path):
     first, second = new_app(tmp_path), new_app(tmp_path)
     assert first is not second
     for app in (first, second):
-        assert set(app.agents) == {"land_messages", "track_fleet", "curtail_unprofitable_miners"}
-        assert set(app.tables) == {"devices", "prices", "power_states"}
+        assert set(app.agents) == {"land_messages", "track_fleet", "control_sites"}
+        assert set(app.tables) == {"devices", "site_control"}
     assert first.agents["land_messages"] is not second.agents["land_messages"]
 
 
@@ -52,9 +52,8 @@ def test_agents_subscribe_to_contract_topics(tmp_path):
     assert subscribed == {
         "land_messages": set(TOPICS),
         "track_fleet": {TELEMETRY_ASIC, TELEMETRY_GPU},
-        "curtail_unprofitable_miners": {MARKET_PRICES},
+        "control_sites": {MARKET_PRICES, WORKLOAD_REQUESTS},
     }
-    assert app.agents["curtail_unprofitable_miners"].channel.partitions == TOPICS[MARKET_PRICES].partitions
     for name, spec in TOPICS.items():
         topic = contract_topic(app, name)
         assert (topic.get_topic_name(), topic.partitions) == (name, spec.partitions)
@@ -63,8 +62,7 @@ def test_agents_subscribe_to_contract_topics(tmp_path):
 def test_table_changelogs_have_the_partitions_of_their_source_topics(tmp_path):
     assert changelog_topics(new_app(tmp_path, app_id="hcp")) == {
         "hcp-devices-changelog": TOPICS[TELEMETRY_ASIC].partitions,
-        "hcp-prices-changelog": TOPICS[MARKET_PRICES].partitions,
-        "hcp-power_states-changelog": TOPICS[MARKET_PRICES].partitions,
+        "hcp-site_control-changelog": 1,
     }
 
 

@@ -2,7 +2,6 @@ import math
 
 import pytest
 
-from hcp.curtailment import decide_power_state
 from hcp.economics import (
     ASIC_MODELS,
     PowerState,
@@ -47,14 +46,3 @@ def test_hashprice_formula_gives_2024_levels_for_2024_inputs():
 
 def test_energy_of_one_megawatt_for_an_hour_is_one_mwh():
     assert energy_mwh(1e6, 3600) == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize("model_name", sorted(ASIC_MODELS))
-def test_decision_curtails_exactly_above_breakeven(model_name):
-    model = ASIC_MODELS[model_name]
-    breakeven = breakeven_usd_per_mwh(60, model.joules_per_th())
-    above = decide_power_state(model, breakeven + 0.01, 60)
-    at = decide_power_state(model, breakeven, 60)
-    assert above.power_state is PowerState.SLEEP
-    assert at.power_state is PowerState.NORMAL
-    assert "breakeven" in above.reason and above.breakeven_usd_mwh == pytest.approx(breakeven)

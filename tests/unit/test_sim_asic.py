@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -9,6 +10,7 @@ from hcp.fleet import Customer, DeviceGroup, Fleet, Site
 from hcp.records import CommandKind, ControlCommand
 from simulators.asic import STAGGER_MAX_S, AsicFleetSimulator
 from simulators.exceptions import UnknownTargetError
+from simulators.power_mix import assign_power_mix
 
 START = datetime(2023, 1, 16, tzinfo=UTC)
 RAMP_S = 120
@@ -130,3 +132,73 @@ def test_seeded_faults_show_in_readings_and_silent_devices_return(monkeypatch):
     later = readings_by_device(sim, START + timedelta(hours=7))
     assert len(later) == 8
     assert all(r.hashboards_ok == 3 and r.fan_rpm > 0 for r in later.values())
+
+
+def mix(asic_model: str = "S21", **counts: int) -> ControlCommand:
+    return ControlCommand(
+        event_id="mix-1",
+        event_time=START,
+        command_id="mix-1",
+        decision_id="dec-1",
+        site_id="s1",
+        kind=CommandKind.SET_POWER_MIX,
+        asic_model=asic_model,
+        state_counts={PowerState(state): count for state, count in counts.items()},
+    )
+
+
+def states_of(sim: AsicFleetSimulator, model: str = "S21") -> list[PowerState]:
+    return [sim.power_state(d) for d in sim.device_ids if d.startswith(f"s1-{model.lower().replace(' ', '')}-")]
+
+
+def test_power_mix_takes_the_commanded_counts_after_the_ramp_delay():
+    sim = simulator()  # S21 devices span two collectors
+    moved = sim.apply(mix(high=1, normal=1, low=2, sleep=1), START)
+    assert moved == 4
+    before = readings_by_device(sim, START + timedelta(seconds=RAMP_S - 1))
+    assert all(r.power_state is PowerState.NORMAL for r in before.values())
+    after = readings_by_device(sim, START + timedelta(seconds=RAMP_S + STAGGER_MAX_S))
+    s21 = Counter(r.power_state for r in after.values() if r.model == "S21")
+    assert s21 == Counter({PowerState.HIGH: 1, PowerState.NORMAL: 1, PowerState.LOW: 2, PowerState.SLEEP: 1})
+    assert all(r.power_state is PowerState.NORMAL for r in after.values() if r.model == "S19 XP")
+    sleeping = [r for r in after.values() if r.power_state is PowerState.SLEEP]
+    assert all(r.hashrate_th == 0 for r in sleeping)
+
+
+def test_power_mix_gives_higher_states_to_lower_device_numbers():
+    sim = simulator()
+    sim.apply(mix(high=2, sleep=3), START)
+    readings_by_device(sim, START + timedelta(seconds=RAMP_S + STAGGER_MAX_S))
+    assert states_of(sim) == [PowerState.HIGH] * 2 + [PowerState.SLEEP] * 3
+
+
+def test_power_mix_moves_as_few_devices_as_possible():
+    sim = simulator()
+    sim.apply(mix(normal=3, sleep=2), START)
+    settled = START + timedelta(seconds=RAMP_S + STAGGER_MAX_S)
+    readings_by_device(sim, settled)
+    first = states_of(sim)
+    assert sim.apply(mix(normal=2, low=1, sleep=2), settled) == 1
+    readings_by_device(sim, settled + timedelta(seconds=RAMP_S + STAGGER_MAX_S))
+    second = states_of(sim)
+    assert sum(a is not b for a, b in zip(first, second, strict=True)) == 1
+    assert Counter(second) == Counter({PowerState.NORMAL: 2, PowerState.LOW: 1, PowerState.SLEEP: 2})
+    assert sim.apply(mix(normal=2, low=1, sleep=2), settled) == 0
+
+
+def test_power_mix_whose_counts_miss_devices_is_refused():
+    sim = simulator()
+    with pytest.raises(UnknownTargetError, match="do not add up"):
+        sim.apply(mix(normal=3, sleep=1), START)
+    assert all(s is PowerState.NORMAL for s in states_of(sim))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_assigned_mix_has_the_wanted_counts_and_moves_only_the_surplus(seed):
+    rng = np.random.default_rng(seed)
+    current = rng.integers(0, 4, size=int(rng.integers(1, 40)))
+    wanted = np.bincount(rng.integers(0, 4, size=len(current)), minlength=4)
+    assigned = assign_power_mix(current, wanted)
+    assert np.bincount(assigned, minlength=4).tolist() == wanted.tolist()
+    least_moves = len(current) - int(np.minimum(np.bincount(current, minlength=4), wanted).sum())
+    assert int((assigned != current).sum()) == least_moves

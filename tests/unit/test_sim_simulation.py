@@ -79,11 +79,72 @@ def test_record_keys_follow_the_topic_contracts():
             assert key == record.site_id
 
 
-def test_submitted_jobs_run_on_the_gpus():
-    records = run(8, hours=3)
+def gpu_readings(records: list) -> list:
+    return [g for r in records if isinstance(r, GpuTelemetry) for g in r.readings]
+
+
+def job_command(kind: CommandKind, job_id: str, **fields: object) -> ControlCommand:
+    return ControlCommand(
+        event_id=f"{kind.value}-{job_id}",
+        event_time=START,
+        command_id=f"{kind.value}-{job_id}",
+        decision_id=f"d-{job_id}",
+        site_id="s1",
+        kind=kind,
+        job_id=job_id,
+        **fields,
+    )
+
+
+def test_locally_scheduled_jobs_run_on_the_gpus():
+    world = FleetSimulation(settings(seed=8, gpu_scheduler="local"), small_fleet())
+    records = [record for now in simulation_steps(START, 3, 60) for record in world.step(now)]
     job_ids = {r.job_id for r in records if isinstance(r, WorkloadRequest) and r.gpu_type == "H100"}
-    running = {g.job_id for r in records if isinstance(r, GpuTelemetry) for g in r.readings if g.job_id}
+    running = {g.job_id for g in gpu_readings(records) if g.job_id}
     assert job_ids and running and running <= job_ids
+
+
+def test_with_the_platform_scheduling_gpus_run_only_placed_jobs_until_their_time_is_up():
+    world = FleetSimulation(settings(seed=8), small_fleet())
+    records = [record for now in simulation_steps(START, 1, 60) for record in world.step(now)]
+    assert any(isinstance(r, WorkloadRequest) for r in records), "requests are still submitted"
+    assert not any(g.job_id for g in gpu_readings(records))
+    now = START + timedelta(hours=1)
+    place = job_command(
+        CommandKind.PLACE_JOB, "j1", customer_id="c2", priority=5, node_id="s1-h100-n001", gpu_count=2, run_seconds=600
+    )
+    assert world.apply_command(place.to_json(), now) is not None
+    running = [g for g in gpu_readings(world.step(now)) if g.job_id == "j1"]
+    assert len(running) == 2 and all(g.customer_id == "c2" and g.priority == 5 for g in running)
+    assert not any(g.job_id for g in gpu_readings(world.step(now + timedelta(seconds=600))))
+
+
+def test_preempt_command_frees_the_jobs_gpus_and_a_second_one_is_refused():
+    world = FleetSimulation(settings(), small_fleet())
+    place = job_command(CommandKind.PLACE_JOB, "j1", node_id="s1-h100-n001", gpu_count=8, run_seconds=3600)
+    preempt = job_command(CommandKind.PREEMPT_JOB, "j1")
+    assert world.apply_command(place.to_json(), START) is not None
+    assert world.apply_command(place.to_json(), START) is None, "its GPUs are taken"
+    assert world.apply_command(preempt.to_json(), START + timedelta(minutes=5)) is not None
+    assert not any(g.job_id for g in gpu_readings(world.step(START + timedelta(minutes=5))))
+    assert world.apply_command(preempt.to_json(), START + timedelta(minutes=6)) is None
+
+
+def test_local_scheduling_refuses_the_platforms_job_commands():
+    world = FleetSimulation(settings(gpu_scheduler="local"), small_fleet())
+    place = job_command(CommandKind.PLACE_JOB, "j1", node_id="s1-h100-n001", gpu_count=1, run_seconds=60)
+    assert world.apply_command(place.to_json(), START) is None
+
+
+def test_power_mix_command_shows_in_telemetry_after_the_ramp():
+    world = FleetSimulation(settings(ramp_delay_s=120), small_fleet())
+    mix = command(asic_model="S21").model_copy(
+        update={"kind": CommandKind.SET_POWER_MIX, "power_state": None, "state_counts": {PowerState.LOW: 6}}
+    )
+    assert world.apply_command(mix.to_json(), START) is not None
+    later = world.step(START + timedelta(minutes=3))
+    s21 = [r for m in later if isinstance(m, AsicTelemetry) for r in m.readings if r.model == "S21"]
+    assert s21 and all(r.power_state is PowerState.LOW for r in s21)
 
 
 def test_applied_command_shows_in_telemetry_after_the_ramp():
