@@ -25,7 +25,12 @@ def print_demo_summary(
     with duckdb.connect(str(storage.warehouse_path), read_only=True) as con:
         devices = con.execute("select device_kind, count(*) from main.dim_devices group by 1 order by 1").fetchall()
         decisions = con.execute(
-            "select count(*), count(command_id), count(*) filter (where action = 'sleep') from main.fct_decisions"
+            "select count(*), count(command_id),"
+            " count(*) filter (where decision_kind = 'power_mix' and run_fraction < 1),"
+            " count(*) filter (where decision_kind = 'power_mix' and reason like 'making room%'),"
+            " count(*) filter (where decision_kind = 'placement'),"
+            " count(*) filter (where decision_kind = 'preemption')"
+            " from main.fct_decisions"
         ).fetchall()[0]
         energy = con.execute(
             "select sum(total_mwh), sum(mining_revenue_usd), sum(power_cost_usd) from main.fct_site_energy_hourly"
@@ -43,8 +48,11 @@ def print_demo_summary(
     table.add_row(
         "ledger check (lost / duplicated / altered)", f"{ledger.lost} / {ledger.duplicated} / {ledger.altered}"
     )
-    total, with_command, curtail = decisions or (0, 0, 0)
-    table.add_row("decisions (commands sent, curtail decisions)", f"{total:,} ({with_command:,}, {curtail:,})")
+    total, with_command, curtailed, made_room, placed, preempted = decisions
+    table.add_row("decisions (of which sent a command)", f"{total:,} ({with_command:,})")
+    table.add_row("  miners curtailed for price (site x model x interval)", f"{curtailed:,}")
+    table.add_row("  miners moved down to make room for AI jobs", f"{made_room:,}")
+    table.add_row("  AI jobs placed / preempted", f"{placed:,} / {preempted:,}")
     mwh, revenue, cost = energy or (0.0, 0.0, 0.0)
     table.add_row("energy used", f"{(mwh or 0):,.2f} MWh")
     table.add_row("mining revenue", f"{(revenue or 0):,.2f} USD")

@@ -24,6 +24,7 @@ def test_demo_runs_end_to_end_and_prints_where_the_warehouse_is(tmp_path):
     assert result.returncode == 0
     assert "DuckDB warehouse" in result.stdout
     assert "0 / 0 / 0" in result.stdout  # ledger: lost / duplicated / altered
+    assert "AI jobs placed" in result.stdout
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from main.fct_site_energy_hourly").fetchall()[0][0] > 0
         assert con.execute("select count(*) from main.fct_decisions").fetchall()[0][0] > 0

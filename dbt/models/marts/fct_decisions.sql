@@ -45,6 +45,10 @@ final as (
         unique_decisions.breakeven_usd_mwh,
         -- positive: mining this subject earned more than the power cost at the decision's price
         unique_decisions.breakeven_usd_mwh - unique_decisions.energy_price_usd_mwh as breakeven_headroom_usd_mwh,
+        unique_decisions.run_fraction,
+        unique_decisions.power_mw,
+        unique_decisions.site_power_cap_mw,
+        unique_decisions.queue_wait_s,
         unique_decisions.command_id,
         unique_commands.event_time as command_sent_at,
         unique_commands.power_state as command_power_state,
