@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from hcp.exceptions import BrokerError
 from hcp.settings import BrokerSettings, StorageSettings
@@ -89,6 +90,29 @@ def pending_messages(
         raise BrokerError(f"cannot read offsets of group {group_id}: {err}") from err
     finally:
         consumer.close()
+
+
+def wait_until_group_stable(
+    broker: BrokerSettings, group_id: str, worker: subprocess.Popen[bytes], timeout: float = 60.0
+) -> float:
+    """Wait until the worker's consumer group has finished joining (state STABLE); return the seconds waited.
+
+    Work sent before then still arrives, but waits in the topics while the group forms (about 5-10 s here).
+    """
+    admin = AdminClient(broker.librdkafka_config())
+    started = time.monotonic()
+    state = None
+    while time.monotonic() - started < timeout:
+        if worker.poll() is not None:
+            raise BrokerError(f"the worker exited with code {worker.returncode} while joining its group")
+        try:
+            state = admin.describe_consumer_groups([group_id])[group_id].result(5).state
+        except KafkaException as err:
+            raise BrokerError(f"cannot describe consumer group {group_id}: {err}") from err
+        if state == ConsumerGroupState.STABLE:
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise BrokerError(f"consumer group {group_id} not stable after {timeout:.0f} s (state {state})")
 
 
 def wait_until_caught_up(

@@ -148,6 +148,9 @@ class WorkerSettings(BaseSettings):
         10.0, ge=1, le=300, description="consumer group session timeout; a dead worker's partitions move after it"
     )
     heartbeat_interval_s: float = Field(1.0, gt=0, le=60, description="consumer group heartbeat interval")
+    fetch_max_wait_ms: int = Field(
+        20, ge=1, le=1500, description="longest a fetch waits for data; bounds the latency a quiet topic adds"
+    )
     web_port: int = Field(6066, ge=1024, le=65535, description="port of the worker's web endpoint")
     web_enabled: bool = Field(False, description="serve the Faust web endpoint")
 

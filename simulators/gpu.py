@@ -86,6 +86,10 @@ class GpuFleetSimulator:
         if node is None or node.site_id != command.site_id:
             raise UnknownTargetError(f"command {command.command_id}: no node {command.node_id!r} at {command.site_id}")
         job_id, wanted = command.job_id or "", command.gpu_count or 0
+        # The platform counts a job's run time from its decision (the command's event time); so does the site,
+        # so both agree when GPUs come free even though the command arrives a little later.
+        started = min(command.event_time, now)
+        self.release_finished(now)
         if job_id in self.running:
             raise TargetBusyError(f"command {command.command_id}: job {job_id} already runs")
         free = [i for i in self._node_gpus[node.node_id] if self._job_on[i] is None]
@@ -95,7 +99,7 @@ class GpuFleetSimulator:
                 f"node {node.node_id} has {len(free)} free"
             )
         seconds = command.run_seconds or 0.0
-        self.start_job(job_id, command.customer_id, command.priority, tuple(free[:wanted]), seconds, now)
+        self.start_job(job_id, command.customer_id, command.priority, tuple(free[:wanted]), seconds, started)
         return self.devices_of(job_id)
 
     def preempt(self, command: ControlCommand, now: datetime) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from streams.fleet.agents import register_fleet
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
+from streams.transport import shorten_fetch_wait
 
 
 def broker_urls(broker: BrokerSettings) -> list[str]:
@@ -36,6 +37,7 @@ def broker_credentials(broker: BrokerSettings) -> faust.types.auth.CredentialsT 
 
 def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageSettings, fleet: Fleet) -> faust.App:
     """Build the stream worker's app with the landing, fleet and power agents registered on it."""
+    shorten_fetch_wait(worker.fetch_max_wait_ms)
     app = faust.App(
         worker.app_id,
         broker=broker_urls(broker),

@@ -18,7 +18,13 @@ from hcp.cli.options import FleetOption, HomeOption, PortOption
 from hcp.cli.progress import simulation_progress
 from hcp.cli.summary import print_demo_summary
 from hcp.exceptions import HcpError
-from hcp.processes import process_environment, start_worker_process, stop_process, wait_until_caught_up
+from hcp.processes import (
+    process_environment,
+    start_worker_process,
+    stop_process,
+    wait_until_caught_up,
+    wait_until_group_stable,
+)
 from hcp.settings import FleetSettings, SimulatorSettings, WorkerSettings, load_settings
 
 console = Console()
@@ -65,6 +71,8 @@ def demo(
         where = "embedded broker" if broker.embedded else "external cluster"
         console.print(f"{where} on {broker.servers}; worker pid {worker.pid} (log: {storage.run_dir / 'worker.log'})")
         try:
+            waited = wait_until_group_stable(broker, worker_settings.app_id, worker)
+            console.print(f"worker joined its consumer group in {waited:.1f} s")
             console.rule(f"[bold]2. simulating {sim.hours:g} h at {sim.speed:g}x")
             with simulation_progress(console, sim) as on_progress:
                 simulation = run_simulation(sim, broker, storage, fleet_config, run_id=run_id, on_progress=on_progress)

@@ -112,7 +112,7 @@ def test_with_the_platform_scheduling_gpus_run_only_placed_jobs_until_their_time
     now = START + timedelta(hours=1)
     place = job_command(
         CommandKind.PLACE_JOB, "j1", customer_id="c2", priority=5, node_id="s1-h100-n001", gpu_count=2, run_seconds=600
-    )
+    ).model_copy(update={"event_time": now})
     assert world.apply_command(place.to_json(), now) is not None
     running = [g for g in gpu_readings(world.step(now)) if g.job_id == "j1"]
     assert len(running) == 2 and all(g.customer_id == "c2" and g.priority == 5 for g in running)
@@ -128,6 +128,18 @@ def test_preempt_command_frees_the_jobs_gpus_and_a_second_one_is_refused():
     assert world.apply_command(preempt.to_json(), START + timedelta(minutes=5)) is not None
     assert not any(g.job_id for g in gpu_readings(world.step(START + timedelta(minutes=5))))
     assert world.apply_command(preempt.to_json(), START + timedelta(minutes=6)) is None
+
+
+def test_a_placed_job_runs_from_its_decision_time_so_site_and_platform_agree_when_gpus_free():
+    world = FleetSimulation(settings(seed=8), small_fleet())
+    decided = START + timedelta(hours=1)
+    place = job_command(
+        CommandKind.PLACE_JOB, "j1", node_id="s1-h100-n001", gpu_count=8, run_seconds=600
+    ).model_copy(update={"event_time": decided})
+    # The command reaches the site 4 minutes after the decision: the job still ends 10 minutes after the decision.
+    assert world.apply_command(place.to_json(), decided + timedelta(minutes=4)) is not None
+    assert any(g.job_id == "j1" for g in gpu_readings(world.step(decided + timedelta(minutes=9))))
+    assert not any(g.job_id for g in gpu_readings(world.step(decided + timedelta(minutes=10))))
 
 
 def test_local_scheduling_refuses_the_platforms_job_commands():
