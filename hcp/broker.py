@@ -102,28 +102,44 @@ def admin_client(settings: BrokerSettings) -> AdminClient:
     return AdminClient(settings.librdkafka_config())
 
 
-def ensure_topics(settings: BrokerSettings, timeout: float = 15.0) -> list[str]:
-    """Create every contract topic that does not exist yet, with its partition count; return those created."""
+TOPIC_ALREADY_EXISTS = 36
+
+
+def create_missing_topics(
+    settings: BrokerSettings,
+    partitions: dict[str, int],
+    config: dict[str, str] | None = None,
+    timeout: float = 15.0,
+) -> list[str]:
+    """Create the topics of `partitions` (name -> partition count) that do not exist yet; return those created.
+
+    Waits for each creation before returning: a producer that writes first would auto-create the topic with
+    the broker's default partition count.
+    """
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as err:
         raise BrokerError(f"cannot reach the broker at {settings.servers}: {err}") from err
     missing = [
-        NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=settings.replication_factor)
-        for spec in TOPICS.values()
-        if spec.name not in existing
+        NewTopic(name, num_partitions=count, replication_factor=settings.replication_factor, config=config or {})
+        for name, count in partitions.items()
+        if name not in existing
     ]
     if not missing:
         return []
-    futures = admin.create_topics(missing, operation_timeout=timeout)
     created = []
-    for name, future in futures.items():
+    for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
         try:
             future.result(timeout)
             created.append(name)
         except KafkaException as err:
-            if err.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS: another process won the race
+            if err.args[0].code() != TOPIC_ALREADY_EXISTS:  # another process may win the race: fine
                 raise BrokerError(f"cannot create topic {name}: {err}") from err
     log.info("created topics: %s", ", ".join(created))
     return created
+
+
+def ensure_topics(settings: BrokerSettings, timeout: float = 15.0) -> list[str]:
+    """Create every contract topic that does not exist yet, with its partition count; return those created."""
+    return create_missing_topics(settings, {spec.name: spec.partitions for spec in TOPICS.values()}, timeout=timeout)

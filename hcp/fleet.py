@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -132,17 +133,24 @@ def gpu_nodes(site: Site) -> tuple[GpuNode, ...]:
     return tuple(nodes)
 
 
-def load_fleet(path: Path | None = None) -> Fleet:
-    """Read and validate a fleet YAML file; the built-in demo fleet when `path` is None."""
-    path = path or DEMO_FLEET_FILE
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def read_yaml_model(path: Path, model: type[ModelT], what: str = "fleet file") -> ModelT:
+    """Read a YAML file and validate it as `model`, or raise `ConfigError` saying what is wrong and where."""
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as err:
-        raise ConfigError(f"cannot read fleet file {path}: {err.strerror}") from err
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"fleet file {path} is not valid YAML: {err}") from err
+        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from err
     try:
-        return Fleet.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"fleet file {path} is invalid: {problems}") from err
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"{what} {path} is invalid: {problems}") from err
+
+
+def load_fleet(path: Path | None = None) -> Fleet:
+    """Read and validate a fleet YAML file; the built-in demo fleet when `path` is None."""
+    return read_yaml_model(path or DEMO_FLEET_FILE, Fleet)

@@ -5,18 +5,13 @@ from __future__ import annotations
 import logging
 
 import faust
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import NewTopic
 
-from hcp.broker import admin_client
-from hcp.exceptions import BrokerError
+from hcp.broker import create_missing_topics
 from hcp.fleet import Fleet
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from streams.app import create_app
 
 log = logging.getLogger(__name__)
-
-TOPIC_ALREADY_EXISTS = 36
 
 
 def changelog_topics(app: faust.App) -> dict[str, int]:
@@ -30,33 +25,7 @@ def ensure_changelog_topics(app: faust.App, broker: BrokerSettings, timeout: flo
     The app runs with `topic_allow_declare=False` so that faust never creates a contract topic with the wrong
     partition count; the changelogs are its own, so they are created here with the tables' partition counts.
     """
-    admin = admin_client(broker)
-    try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as err:
-        raise BrokerError(f"cannot reach the broker at {broker.servers}: {err}") from err
-    missing = [
-        NewTopic(
-            name,
-            num_partitions=partitions,
-            replication_factor=broker.replication_factor,
-            config={"cleanup.policy": "compact"},
-        )
-        for name, partitions in changelog_topics(app).items()
-        if name not in existing
-    ]
-    if not missing:
-        return []
-    created = []
-    for name, future in admin.create_topics(missing, operation_timeout=timeout).items():
-        try:
-            future.result(timeout)
-            created.append(name)
-        except KafkaException as err:
-            if err.args[0].code() != TOPIC_ALREADY_EXISTS:
-                raise BrokerError(f"cannot create changelog topic {name}: {err}") from err
-    log.info("created changelog topics: %s", ", ".join(created))
-    return created
+    return create_missing_topics(broker, changelog_topics(app), config={"cleanup.policy": "compact"}, timeout=timeout)
 
 
 def run_worker(

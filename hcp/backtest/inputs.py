@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hcp.exceptions import ConfigError
+from hcp.fleet import read_yaml_model
 
 TIME_COLUMN = "datetime_col"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -53,17 +53,7 @@ def parse_month(text: str) -> tuple[int, int]:
 
 def read_fleet(path: Path) -> BacktestFleet:
     """Read and validate a backtest fleet YAML file."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read fleet file {path}: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"fleet file {path} is not valid YAML: {err}") from err
-    try:
-        fleet = BacktestFleet.model_validate(raw)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"fleet file {path} is invalid: {problems}") from err
+    fleet = read_yaml_model(path, BacktestFleet)
     names = [group.name for group in fleet.asic_models]
     if len(names) != len(set(names)):
         raise ConfigError(f"fleet file {path} names a model twice: {', '.join(names)}")

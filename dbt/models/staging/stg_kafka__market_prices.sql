@@ -8,12 +8,7 @@ source as (
 
 parsed as (
 
-    select
-        decode(value)::json as payload,
-        "partition" as kafka_partition,
-        "offset" as kafka_offset,
-        landed_at
-    from source
+    {{ parse_kafka_json('source') }}
 
 ),
 
@@ -39,9 +34,7 @@ renamed as (
 
 final as (
 
-    -- a message produced twice (a retry) lands twice: keep the first copy
-    select * from renamed
-    qualify row_number() over (partition by event_id order by kafka_partition, kafka_offset) = 1
+    {{ first_copy_per_event('renamed') }}
 
 )
 
