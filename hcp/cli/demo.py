@@ -36,7 +36,6 @@ def demo(
         float | None, typer.Option(envvar="HCP_SIM_SPEED", help="Simulated seconds per wall second.")
     ] = None,
     seed: Annotated[int | None, typer.Option(envvar="HCP_SIM_SEED", help="Random seed.")] = None,
-    keep: Annotated[bool, typer.Option(help="Keep the previous demo's files instead of starting clean.")] = False,
     fleet: FleetOption = None,
     home: HomeOption = None,
     port: PortOption = None,
@@ -54,9 +53,10 @@ def demo(
     fleet_file = fleet or load_settings(FleetSettings).file
     fleet_config = fleet_from(fleet_file)
     worker_settings = load_settings(WorkerSettings)
-    if not keep:
-        for path in (storage.landing_dir, storage.ledger_dir, storage.run_dir, storage.warehouse_path):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    # Always from a clean slate: the embedded broker starts empty, its offsets restart at 0, and landing files of
+    # an earlier run would make the landing writer skip those offsets as already landed.
+    for path in (storage.landing_dir, storage.ledger_dir, storage.run_dir, storage.warehouse_path):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     storage.run_dir.mkdir(parents=True, exist_ok=True)
     use_local_prefect_home(storage)
     started = time.monotonic()
