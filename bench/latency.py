@@ -2,7 +2,7 @@
 
 Run: `python bench/latency.py [--hours 6] [--speeds 600,3000] [--out results.json]`.
 
-For each speed (600 is the demo's load, 3000 a 5x burst) it starts the embedded broker and a worker, runs the
+For each speed (600 is the demo's load, 3000 a 5x burst) it starts the embedded broker and the workers, runs the
 simulators, and measures, for every real-time price tick, the time from the tick's send (its Kafka timestamp)
 to the arrival of the first decision for the interval that tick opens, read by a consumer of `decisions`
 (and of `control.commands`, for the ticks that changed a state). In the same run, the baseline is a bare
@@ -37,9 +37,16 @@ from hcp.processes import (
 )
 from hcp.records import Decision, PriceTick
 from hcp.records.market import PriceKind
-from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings
-from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES
+from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings, WorkerSettings
+from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
 from simulators.runner import run_simulation
+
+# As `hcp demo` runs them: an ingest worker (landing, fleet) and a control worker (site controller).
+ROLES = ("ingest", "control")
+
+
+def group_of(role: str) -> str:
+    return WorkerSettings(role=role).group_id
 
 
 @dataclass
@@ -131,19 +138,24 @@ def measure(speed: float, hours: float, seed: int) -> dict[str, object]:
         storage.run_dir.mkdir(parents=True)
         with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
             ensure_topics(broker)
-            worker = start_worker_process(process_environment(broker, storage, None), storage.run_dir / "w.log")
-            wait_until_group_stable(broker, "hcp", worker)
+            env = process_environment(broker, storage, None)
+            worker = start_worker_process(env, storage.run_dir / "ingest.log", role=ROLES[0])
+            control = start_worker_process(env, storage.run_dir / "control.log", role=ROLES[1])
+            wait_until_group_stable(broker, group_of(ROLES[0]), worker)
+            wait_until_group_stable(broker, group_of(ROLES[1]), control)
             observed, stop = Observed(), threading.Event()
             watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
             watcher.start()
             try:
                 sim = SimulatorSettings(start=datetime(2023, 1, 16, tzinfo=UTC), hours=hours, speed=speed, seed=seed)
                 summary = run_simulation(sim, broker, storage, fleet, run_id=f"bench-{speed:g}")
-                wait_until_caught_up(broker, "hcp", worker, timeout=300)
+                wait_until_caught_up(broker, group_of(ROLES[1]), control, 300, [MARKET_PRICES, WORKLOAD_REQUESTS])
+                wait_until_caught_up(broker, group_of(ROLES[0]), worker, timeout=300)
                 time.sleep(1.0)
             finally:
                 stop.set()
                 watcher.join(10)
+                stop_process(control)
                 stop_process(worker)
             ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)
             baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))

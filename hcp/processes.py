@@ -29,12 +29,14 @@ def process_environment(broker: BrokerSettings, storage: StorageSettings, fleet_
     return env
 
 
-def start_worker_process(env: dict[str, str], log_file: Path, loglevel: str = "warn") -> subprocess.Popen[bytes]:
-    """Start `hcp worker` as a child process writing to `log_file`."""
+def start_worker_process(
+    env: dict[str, str], log_file: Path, loglevel: str = "warn", role: str = "all"
+) -> subprocess.Popen[bytes]:
+    """Start `hcp worker --role ROLE` as a child process writing to `log_file`."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "hcp", "worker", "--loglevel", loglevel],
+            [sys.executable, "-m", "hcp", "worker", "--loglevel", loglevel, "--role", role],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -116,16 +118,20 @@ def wait_until_group_stable(
 
 
 def wait_until_caught_up(
-    broker: BrokerSettings, group_id: str, worker: subprocess.Popen[bytes], timeout: float = 120.0
+    broker: BrokerSettings,
+    group_id: str,
+    worker: subprocess.Popen[bytes],
+    timeout: float = 120.0,
+    topics: list[str] | None = None,
 ) -> dict[str, int]:
-    """Wait until the worker has committed every message on every topic (and stays so for a moment)."""
+    """Wait until the worker has committed every message of `topics` (default: all) and stays so a moment."""
     deadline = time.monotonic() + timeout
     settled = 0
     lag: dict[str, int] = {}
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise BrokerError(f"the worker exited with code {worker.returncode} before catching up")
-        lag = pending_messages(broker, group_id)
+        lag = pending_messages(broker, group_id, topics)
         settled = settled + 1 if sum(lag.values()) == 0 else 0
         if settled >= 3:
             return lag

@@ -137,6 +137,10 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HCP_WORKER_", extra="ignore")
 
     app_id: str = Field("hcp", min_length=1, description="Faust app id, also the consumer group id")
+    role: Literal["all", "ingest", "control"] = Field(
+        "all",
+        description="agents this worker runs: all; ingest (landing, fleet); control (prices and jobs to decisions)",
+    )
     landing_flush_interval_s: float = Field(
         2.0, gt=0, le=300, description="wall seconds a landing batch waits before it is written"
     )
@@ -153,6 +157,12 @@ class WorkerSettings(BaseSettings):
     )
     web_port: int = Field(6066, ge=1024, le=65535, description="port of the worker's web endpoint")
     web_enabled: bool = Field(False, description="serve the Faust web endpoint")
+
+
+    @property
+    def group_id(self) -> str:
+        """Consumer group (and faust app id) of this worker's role: a control worker has a group of its own."""
+        return f"{self.app_id}-control" if self.role == "control" else self.app_id
 
 
 class WarehouseSettings(BaseSettings):

@@ -36,17 +36,22 @@ def broker_credentials(broker: BrokerSettings) -> faust.types.auth.CredentialsT 
 
 
 def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageSettings, fleet: Fleet) -> faust.App:
-    """Build the stream worker's app with the landing, fleet and power agents registered on it."""
+    """Build the stream worker's app with the agents of its role registered on it.
+
+    Role `ingest` runs landing and the fleet table; `control` runs the site controller (prices and job requests
+    to decisions and commands) in a consumer group of its own, so that telemetry never queues ahead of a price
+    tick; `all` runs everything in one process.
+    """
     shorten_fetch_wait(worker.fetch_max_wait_ms)
     app = faust.App(
-        worker.app_id,
+        worker.group_id,
         broker=broker_urls(broker),
         broker_credentials=broker_credentials(broker),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
-        datadir=str(storage.run_dir / "faust"),
+        datadir=str(storage.run_dir / "faust" / worker.group_id),
         web_enabled=worker.web_enabled,
         web_port=worker.web_port,
         consumer_auto_offset_reset="earliest",
@@ -61,7 +66,9 @@ def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageS
         # The leader topic would be one more topic faust declares; no agent or timer here needs a leader.
         topic_disable_leader=True,
     )
-    register_landing(app, worker, storage)
-    register_fleet(app, worker)
-    register_power(app, fleet)
+    if worker.role in ("all", "ingest"):
+        register_landing(app, worker, storage)
+        register_fleet(app, worker)
+    if worker.role in ("all", "control"):
+        register_power(app, fleet)
     return app

@@ -41,6 +41,7 @@ def run_worker(
     """
     storage.run_dir.mkdir(parents=True, exist_ok=True)
     storage.landing_dir.mkdir(parents=True, exist_ok=True)
+    (storage.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = create_app(worker, broker, storage, fleet)
     ensure_changelog_topics(app, broker)
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

@@ -26,8 +26,10 @@ from hcp.processes import (
     wait_until_group_stable,
 )
 from hcp.settings import FleetSettings, SimulatorSettings, WorkerSettings, load_settings
+from hcp.topics import MARKET_PRICES, WORKLOAD_REQUESTS
 
 console = Console()
+CONTROL_TOPICS = (MARKET_PRICES, WORKLOAD_REQUESTS)
 
 
 def demo(
@@ -67,22 +69,33 @@ def demo(
     with embedded or contextlib.nullcontext():
         ensure_topics(broker)
         env = process_environment(broker, storage, fleet_file)
-        worker = start_worker_process(env, storage.run_dir / "worker.log")
+        # Two workers: ingest (landing, fleet table) and control (prices and jobs to decisions), so that price
+        # ticks never wait behind telemetry in one consumer.
+        ingest = start_worker_process(env, storage.run_dir / "worker-ingest.log", role="ingest")
+        control = start_worker_process(env, storage.run_dir / "worker-control.log", role="control")
+        ingest_group = worker_settings.model_copy(update={"role": "ingest"}).group_id
+        control_group = worker_settings.model_copy(update={"role": "control"}).group_id
         where = "embedded broker" if broker.embedded else "external cluster"
-        console.print(f"{where} on {broker.servers}; worker pid {worker.pid} (log: {storage.run_dir / 'worker.log'})")
+        console.print(f"{where} on {broker.servers}; workers {ingest.pid} (ingest), {control.pid} (control)")
         try:
-            waited = wait_until_group_stable(broker, worker_settings.app_id, worker)
-            console.print(f"worker joined its consumer group in {waited:.1f} s")
+            waited = max(
+                wait_until_group_stable(broker, ingest_group, ingest),
+                wait_until_group_stable(broker, control_group, control),
+            )
+            console.print(f"workers joined their consumer groups in {waited:.1f} s")
             console.rule(f"[bold]2. simulating {sim.hours:g} h at {sim.speed:g}x")
             with simulation_progress(console, sim) as on_progress:
                 simulation = run_simulation(sim, broker, storage, fleet_config, run_id=run_id, on_progress=on_progress)
-            console.print("waiting for the worker to land every message ...")
-            wait_until_caught_up(broker, worker_settings.app_id, worker)
+            console.print("waiting for the workers to land every message ...")
+            wait_until_caught_up(broker, control_group, control, topics=list(CONTROL_TOPICS))
+            wait_until_caught_up(broker, ingest_group, ingest)
         except HcpError:
-            console.print(f"[red]worker log tail:[/]\n{_tail(storage.run_dir / 'worker.log')}")
+            for log_name in ("worker-ingest.log", "worker-control.log"):
+                console.print(f"[red]{log_name} tail:[/]\n{_tail(storage.run_dir / log_name)}")
             raise
         finally:
-            stop_process(worker)
+            stop_process(control)
+            stop_process(ingest)
 
     console.rule("[bold]3. warehouse flow (load, dbt build)")
     build_warehouse(

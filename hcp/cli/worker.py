@@ -15,6 +15,10 @@ def worker(
     loglevel: Annotated[
         str, typer.Option("--loglevel", "-l", help="crit, error, warn, info or debug.")
     ] = "warn",
+    role: Annotated[
+        str | None,
+        typer.Option(envvar="HCP_WORKER_ROLE", help="all; ingest (landing, fleet); control (site controller)."),
+    ] = None,
     fleet: FleetOption = None,
     home: HomeOption = None,
     port: PortOption = None,
@@ -24,7 +28,7 @@ def worker(
     from streams.worker import run_worker
 
     run_worker(
-        load_settings(WorkerSettings),
+        load_settings(WorkerSettings, role=role),
         broker_settings(port, bootstrap_servers),
         storage_settings(home),
         fleet_from(fleet),
