@@ -20,7 +20,7 @@ from hcp.fleet import Fleet
 from hcp.ledger import LedgerWriter
 from hcp.producer import RecordProducer
 from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings
-from hcp.topics import CONTROL_COMMANDS
+from hcp.topics import CONTROL_COMMANDS, TELEMETRY_ASIC, TELEMETRY_GPU
 from simulators.clock import SimulationClock, count_steps, simulation_steps
 from simulators.simulation import FleetSimulation, record_key
 
@@ -70,6 +70,9 @@ def open_command_consumer(broker: BrokerSettings, run_id: str, timeout: float = 
     return consumer
 
 
+TELEMETRY_TOPICS = frozenset({TELEMETRY_ASIC, TELEMETRY_GPU})
+
+
 def run_simulation(
     sim: SimulatorSettings,
     broker: BrokerSettings,
@@ -91,8 +94,11 @@ def run_simulation(
     wall_start = time.monotonic()
     consumer = open_command_consumer(broker, run_id)
     try:
+        # Telemetry comes from site collectors and prices from a market feed: different producers in reality,
+        # and here too, so a price tick never waits in a producer queue behind a burst of large telemetry.
         with (
-            RecordProducer(broker, client_id=f"hcp-simulator-{run_id}") as producer,
+            RecordProducer(broker, client_id=f"hcp-collectors-{run_id}") as collectors,
+            RecordProducer(broker, client_id=f"hcp-feeds-{run_id}", linger_ms=0) as feeds,
             LedgerWriter(storage.ledger_dir, run_id) as ledger,
         ):
             clock = SimulationClock(sim.start, sim.speed)
@@ -106,6 +112,7 @@ def run_simulation(
                 applied, rejected = applied + ok, rejected + bad
                 for record in world.step(now):
                     key, value = record_key(record), record.to_json()
+                    producer = collectors if record.topic in TELEMETRY_TOPICS else feeds
                     producer.send_raw(record.topic, key, value)
                     ledger.record(record.event_id, record.topic, key, value)
                     events[record.topic] += 1
