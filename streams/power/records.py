@@ -108,15 +108,18 @@ def route_records(
     kind = DecisionKind.REJECTION if reason else ROUTE_DECISIONS[decision.kind]
     decision_id = f"{site_id}:{job.job_id}:{kind.value}:{decision.at.isoformat()}"
     command = None
+    envelope = {
+        "event_id": f"cmd:{decision_id}",
+        "event_time": decision.at,
+        "command_id": f"cmd:{decision_id}",
+        "decision_id": decision_id,
+        "site_id": site_id,
+        "job_id": job.job_id,
+    }
     if kind is DecisionKind.PLACEMENT and run_seconds is not None:
         command = ControlCommand(
-            event_id=f"cmd:{decision_id}",
-            event_time=decision.at,
-            command_id=f"cmd:{decision_id}",
-            decision_id=decision_id,
-            site_id=site_id,
+            **envelope,
             kind=CommandKind.PLACE_JOB,
-            job_id=job.job_id,
             customer_id=job.customer_id,
             priority=job.priority,
             node_id=decision.node_id,
@@ -124,15 +127,7 @@ def route_records(
             run_seconds=run_seconds,
         )
     elif kind is DecisionKind.PREEMPTION:
-        command = ControlCommand(
-            event_id=f"cmd:{decision_id}",
-            event_time=decision.at,
-            command_id=f"cmd:{decision_id}",
-            decision_id=decision_id,
-            site_id=site_id,
-            kind=CommandKind.PREEMPT_JOB,
-            job_id=job.job_id,
-        )
+        command = ControlCommand(**envelope, kind=CommandKind.PREEMPT_JOB)
     record = Decision(
         event_id=decision_id,
         event_time=decision.at,
