@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import faust
 
-from hcp.codec import decode_record
 from hcp.exceptions import RecordError
-from hcp.records import AsicTelemetry, DeviceChange, DeviceKind, GpuTelemetry
+from hcp.records import DeviceChange, DeviceKind
 from hcp.settings import WorkerSettings
+from hcp.telemetry_columns import RECENT_VERDICTS, TelemetryColumns, decode_telemetry
 from hcp.topics import FLEET_DEVICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS
 from streams.fleet.tracker import DeviceState, FleetTracker
 from streams.tables import json_table
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 DEVICE_KINDS: dict[str, DeviceKind] = {TELEMETRY_ASIC: DeviceKind.ASIC, TELEMETRY_GPU: DeviceKind.GPU}
 EXPIRY_CHECK_INTERVAL_S = 5.0
+# A batch is what the consumer has buffered, up to this many messages, gathered for at most this long: big
+# enough to amortise faust's per-event cost (docs/benchmarks.md), short enough that a discovery is prompt.
+FLEET_BATCH_MAX = 1000
+FLEET_BATCH_WITHIN_S = 0.05
 
 
 @dataclass
@@ -31,6 +35,7 @@ class FleetState:
     tracker: FleetTracker
     site_partitions: dict[str, int] = field(default_factory=dict)
     polls: int = 0
+    readings: int = 0
     skipped: int = 0
     changes: int = 0
 
@@ -50,28 +55,60 @@ async def publish_changes(topic: faust.TopicT, changes: Sequence[DeviceChange]) 
     await asyncio.gather(*deliveries)
 
 
-async def track_event(event: faust.EventT, state: FleetState, topic: faust.TopicT, devices: faust.Table) -> None:
-    """Handle one telemetry message: publish discoveries, returns and expiries, and store them in the table."""
-    message = event.message
-    try:
-        # Validating a poll of hundreds of readings takes milliseconds: off the loop, so that price ticks and
-        # job requests waiting behind telemetry in this worker are not held up by it.
-        record = await asyncio.to_thread(decode_record, message.topic, message.value)
-    except RecordError as err:
-        state.skipped += 1  # the landing agent dead-letters it
-        log.debug("skipped invalid telemetry: %s", err)
-        return
-    assert isinstance(record, AsicTelemetry | GpuTelemetry)
-    state.polls += 1
-    state.site_partitions[record.site_id] = message.partition
-    restore_devices(state.tracker, devices, [r.device_id for r in record.readings])
-    changes = state.tracker.observe(
-        record.site_id, DEVICE_KINDS[message.topic], record.readings, record.event_time
-    ) + state.tracker.expire(record.site_id, record.event_time)
-    await publish_changes(topic, changes)
+def decode_polls(messages: Sequence[tuple[str, int, int, bytes | None]]) -> list[TelemetryColumns | RecordError]:
+    """Each (topic, partition, offset, value) decoded as columns, or the error that makes the landing agent
+    dead-letter it; each verdict is noted for the landing agent of this worker (`RECENT_VERDICTS`)."""
+    decoded: list[TelemetryColumns | RecordError] = []
+    for topic, partition, offset, value in messages:
+        try:
+            columns = decode_telemetry(topic, value)
+        except RecordError as err:
+            RECENT_VERDICTS.remember(topic, partition, offset, value, err)
+            decoded.append(err)
+        else:
+            RECENT_VERDICTS.remember(topic, partition, offset, value, (columns.event_id, columns.event_time))
+            decoded.append(columns)
+    return decoded
+
+
+def store_changes(devices: faust.Table, state: FleetState, changes: Sequence[DeviceChange], partition: int) -> None:
+    """Write the changed devices to the table, on the changelog partition of the site's telemetry."""
     for change in changes:
-        devices[change.device_id] = state.tracker.devices[change.device_id].to_dict()
-    state.changes += len(changes)
+        entry = state.tracker.devices[change.device_id].to_dict()
+        # Outside a single event's context faust cannot infer the changelog partition: name it.
+        devices.data[change.device_id] = entry
+        devices.send_changelog(partition, change.device_id, entry)
+
+
+async def track_events(
+    events: Sequence[faust.EventT], state: FleetState, topic: faust.TopicT, devices: faust.Table
+) -> None:
+    """Handle a batch of telemetry messages in order: publish discoveries, returns and expiries; store them."""
+    messages = [(e.message.topic, e.message.partition, e.message.offset, e.message.value) for e in events]
+    # Validating polls of hundreds of readings takes milliseconds each: off the loop, so that price ticks and
+    # job requests waiting behind telemetry in this worker are not held up by it.
+    decoded = await asyncio.to_thread(decode_polls, messages)
+    pending: list[tuple[int, list[DeviceChange]]] = []
+    for event, poll in zip(events, decoded, strict=True):
+        if isinstance(poll, RecordError):
+            state.skipped += 1  # the landing agent dead-letters it
+            log.debug("skipped invalid telemetry: %s", poll)
+            continue
+        partition = event.message.partition
+        state.polls += 1
+        state.readings += len(poll)
+        state.site_partitions[poll.site_id] = partition
+        known = state.tracker.devices
+        restore_devices(state.tracker, devices, [d for d in poll.device_ids if d not in known])
+        changes = state.tracker.observe_ids(
+            poll.site_id, DEVICE_KINDS[poll.topic], poll.device_ids, poll.models, poll.event_time
+        ) + state.tracker.expire(poll.site_id, poll.event_time)
+        if changes:
+            pending.append((partition, changes))
+    await publish_changes(topic, [change for _, changes in pending for change in changes])
+    for partition, changes in pending:
+        store_changes(devices, state, changes, partition)
+        state.changes += len(changes)
 
 
 async def expire_all_sites(state: FleetState, topic: faust.TopicT, devices: faust.Table) -> None:
@@ -85,12 +122,7 @@ async def expire_all_sites(state: FleetState, topic: faust.TopicT, devices: faus
         if not changes:
             continue
         await publish_changes(topic, changes)
-        for change in changes:
-            entry = state.tracker.devices[change.device_id].to_dict()
-            # Outside a stream faust cannot infer the changelog partition: use the site's telemetry partition,
-            # the one the table would have used inside the stream.
-            devices.data[change.device_id] = entry
-            devices.send_changelog(partition, change.device_id, entry)
+        store_changes(devices, state, changes, partition)
         state.changes += len(changes)
 
 
@@ -108,8 +140,8 @@ def register_fleet(app: faust.App, worker: WorkerSettings) -> FleetState:
 
     async def track_fleet(stream: faust.StreamT) -> None:
         """Publish a DeviceChange when a device is discovered, goes silent or reports again."""
-        async for event in stream.events():
-            await track_event(event, state, fleet_devices, devices)
+        async for events in stream.take_events(FLEET_BATCH_MAX, within=FLEET_BATCH_WITHIN_S):
+            await track_events(events, state, fleet_devices, devices)
 
     async def expire_silent_devices() -> None:
         await expire_all_sites(state, fleet_devices, devices)

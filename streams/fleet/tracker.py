@@ -9,7 +9,7 @@ stay as they were; that needs a wall-clock watchdog, not this tracker.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -51,18 +51,46 @@ def reading_model(reading: AsicReading | GpuReading) -> str:
     return reading.model if isinstance(reading, AsicReading) else reading.gpu_type
 
 
+class _DeviceView(Mapping[str, DeviceState]):
+    """Read-only view of the tracker's devices; `last_seen` is kept apart so a routine report costs one store."""
+
+    def __init__(self, states: dict[str, DeviceState], last_seen: dict[str, datetime]) -> None:
+        self._states = states
+        self._last_seen = last_seen
+
+    def __getitem__(self, device_id: str) -> DeviceState:
+        state = self._states[device_id]
+        last_seen = self._last_seen[device_id]
+        return state if state.last_seen == last_seen else replace(state, last_seen=last_seen)
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._states
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
 class FleetTracker:
-    """Per device: site, kind, model, status and last event time; emits a `DeviceChange` on every change."""
+    """Per device: site, kind, model, status and last event time; emits a `DeviceChange` on every change.
+
+    Costs: a poll of known, online devices is one dictionary store per reading; `expire` scans a site only once
+    its clock has passed the earliest moment any of its online devices could have gone silent.
+    """
 
     def __init__(self, offline_after_s: float) -> None:
         self.offline_after = timedelta(seconds=offline_after_s)
-        self._devices: dict[str, DeviceState] = {}
+        self._states: dict[str, DeviceState] = {}  # last_seen here is as of the last change; see _last_seen
+        self._last_seen: dict[str, datetime] = {}
         self._by_site: dict[str, set[str]] = {}
         self._clocks: dict[tuple[str, DeviceKind], datetime] = {}
+        self._expiry_due: dict[str, datetime] = {}  # no online device of the site can be silent before this
 
     @property
     def devices(self) -> Mapping[str, DeviceState]:
-        return self._devices
+        return _DeviceView(self._states, self._last_seen)
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -75,6 +103,7 @@ class FleetTracker:
     def restore(self, device_id: str, state: DeviceState) -> None:
         """Know a device from earlier (e.g. a recovered table), without emitting a change."""
         self._put(device_id, state)
+        self._expect_reports(state.site_id, state.last_seen)
         clock = self._clocks.get((state.site_id, state.kind))
         if clock is None or state.last_seen > clock:
             self._clocks[(state.site_id, state.kind)] = state.last_seen
@@ -83,18 +112,32 @@ class FleetTracker:
         self, site_id: str, kind: DeviceKind, readings: Iterable[AsicReading | GpuReading], event_time: datetime
     ) -> list[DeviceChange]:
         """Take one poll's readings: discover new devices, bring reporting offline ones back online."""
+        readings = list(readings)
+        return self.observe_ids(
+            site_id, kind, [r.device_id for r in readings], [reading_model(r) for r in readings], event_time
+        )
+
+    def observe_ids(
+        self, site_id: str, kind: DeviceKind, device_ids: Sequence[str], models: Sequence[str], event_time: datetime
+    ) -> list[DeviceChange]:
+        """`observe` for a poll given as columns: device ids and their models (ASIC model or GPU type)."""
         clock = self._clocks.get((site_id, kind))
         if clock is None or event_time > clock:
             self._clocks[(site_id, kind)] = clock = event_time
+        self._expect_reports(site_id, event_time)
         changes = []
-        for reading in readings:
-            device_id = reading.device_id
-            state = self._devices.get(device_id)
-            if state is None:
-                state = DeviceState(site_id, kind, reading_model(reading), DeviceStatus.ONLINE, event_time)
+        last_seen, states = self._last_seen, self._states
+        for device_id, model in zip(device_ids, models, strict=True):
+            last = last_seen.get(device_id)
+            if last is None:
+                state = DeviceState(site_id, kind, model, DeviceStatus.ONLINE, event_time)
                 self._put(device_id, state)
                 changes.append(self._change(device_id, state, event_time, first_seen=True, reason="discovered"))
-            elif event_time > state.last_seen:
+            elif event_time > last:
+                last_seen[device_id] = event_time
+                state = states[device_id]
+                if state.status is DeviceStatus.ONLINE and state.site_id == site_id:
+                    continue  # the routine case: one store
                 back = state.status is DeviceStatus.OFFLINE and clock - event_time <= self.offline_after
                 status = DeviceStatus.ONLINE if back else state.status
                 state = replace(state, site_id=site_id, last_seen=event_time, status=status)
@@ -106,22 +149,44 @@ class FleetTracker:
     def expire(self, site_id: str, now: datetime) -> list[DeviceChange]:
         """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`, each
         judged at `now` or at its own kind's clock at the site, whichever is earlier."""
+        due = self._expiry_due.get(site_id)
+        if due is None or now <= due:
+            return []
         changes = []
+        earliest: datetime | None = None
         for device_id in sorted(self._by_site.get(site_id, ())):
-            state = self._devices[device_id]
+            state = self[device_id]
+            if state.status is not DeviceStatus.ONLINE:
+                continue
             silence = min(now, self._clocks.get((site_id, state.kind), now)) - state.last_seen
-            if state.status is DeviceStatus.ONLINE and silence > self.offline_after:
+            if silence > self.offline_after:
                 state = replace(state, status=DeviceStatus.OFFLINE)
-                self._devices[device_id] = state
+                self._put(device_id, state)
                 reason = f"silent for {silence.total_seconds():.0f} s (limit {self.offline_after.total_seconds():.0f})"
                 changes.append(self._change(device_id, state, now, reason=reason))
+            elif earliest is None or state.last_seen < earliest:
+                earliest = state.last_seen
+        if earliest is None:
+            del self._expiry_due[site_id]
+        else:
+            self._expiry_due[site_id] = earliest + self.offline_after
         return changes
 
+    def __getitem__(self, device_id: str) -> DeviceState:
+        return self.devices[device_id]
+
+    def _expect_reports(self, site_id: str, last_seen: datetime) -> None:
+        due = last_seen + self.offline_after
+        current = self._expiry_due.get(site_id)
+        if current is None or due < current:
+            self._expiry_due[site_id] = due
+
     def _put(self, device_id: str, state: DeviceState) -> None:
-        previous = self._devices.get(device_id)
+        previous = self._states.get(device_id)
         if previous is not None and previous.site_id != state.site_id:
             self._by_site[previous.site_id].discard(device_id)
-        self._devices[device_id] = state
+        self._states[device_id] = state
+        self._last_seen[device_id] = state.last_seen
         self._by_site.setdefault(state.site_id, set()).add(device_id)
 
     @staticmethod

@@ -1,0 +1,123 @@
+"""The whole benchmark suite in one command: `python -m bench [--quick] [--only NAME,...]` (or `make bench`).
+
+Runs each benchmark (each measures its figure beside its baseline in the same run), prints one summary line
+per figure as a ratio, and writes everything to `bench/results/<UTC date and time>.json` (or `--out`), with
+the machine it ran on and the load average before and after (other work on the machine moves every figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import landing, models, simulator, throughput, warehouse
+from bench.procstat import own_peak_rss_mib
+
+RESULTS_DIR = Path(__file__).with_name("results")
+LARGE_FLEET = Path(__file__).with_name("large_fleet.yaml")
+
+
+def latency(quick: bool) -> dict[str, object]:
+    """bench/latency.py in a child process (it starts its own broker and workers), demo fleet and large fleet."""
+    runs = {}
+    large = ["--fleet", str(LARGE_FLEET), "--telemetry-interval-s", "600"]
+    plans = {
+        "demo_fleet": ["--speeds", "600,3000", "--hours", "3" if quick else "6"],
+        # 110,000 devices polled every 600 simulated s at speed 600: 110,000 readings a wall second offered
+        "large_fleet": ["--speeds", "600", "--hours", "2" if quick else "3", *large],
+    }
+    for name, flags in plans.items():
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            script = Path(__file__).with_name("latency.py")
+            subprocess.run([sys.executable, str(script), *flags, "--out", out.name], check=True, timeout=1800)
+            runs[name] = json.loads(Path(out.name).read_text())["runs"]
+    return runs
+
+
+def suite(quick: bool) -> dict[str, Callable[[], object]]:
+    return {
+        "throughput": lambda: throughput.measure(throughput.LARGE_FLEET, 2 if quick else 5),
+        "landing": lambda: landing.measure(10 if quick else 20, 2000),
+        "simulator": lambda: simulator.measure(simulator.LARGE_FLEET, 2, 5.0, 5.0),
+        "models": lambda: models.measure(50_000 if quick else 100_000, 50 if quick else 100, 2 if quick else 5),
+        "warehouse": lambda: warehouse.measure(warehouse.DEMO_LANDING),
+        "latency": lambda: latency(quick),
+    }
+
+
+def summary_lines(results: dict[str, object]) -> list[str]:
+    lines = []
+    if isinstance(t := results.get("throughput"), dict):
+        w = t["ingest_worker"]
+        lines.append(
+            f"ingest worker {w['readings_per_cpu_s']:,} readings/CPU-s = {t['ratio_vs_aiokafka']} x bare aiokafka, "
+            f"{t['ratio_vs_confluent_kafka']} x bare confluent-kafka (peak {w['peak_rss_mib']} MiB)"
+        )
+    if isinstance(land := results.get("landing"), dict):
+        lines.append(f"landing {land['landing_rows_per_s']:,} rows/s = {land['ratio']} x DuckDB Arrow append")
+    if isinstance(sim := results.get("simulator"), dict):
+        lines.append(f"simulator {sim['readings_per_cpu_s']:,} readings/CPU-s = {sim['ratio_to_need']} x the need")
+    if isinstance(m := results.get("models"), dict):
+        lines.append(
+            f"LightGBM {m['lightgbm']['train_classifier_rows_x_trees_per_s']:,} rows x trees/s "
+            f"({m['lightgbm']['ratio']} x bare); Prophet {m['prophet']['train_demand_fits_per_s']} fits/s "
+            f"({m['prophet']['ratio']} x bare)"
+        )
+    if isinstance(wh := results.get("warehouse"), dict):
+        lines.append(f"dbt build {wh['dbt_build_s']} s = {wh['dbt_overhead_ratio']} x the same SQL direct")
+    if isinstance(lat := results.get("latency"), dict):
+        for name, runs in lat.items():
+            for run in runs:
+                d, b = run["tick_to_decision"], run["bare_round_trip"]
+                lines.append(
+                    f"{name} speed {run['speed']:g} ({run.get('device_readings_per_s', '?'):,} readings/s offered): "
+                    f"tick to decision p50/p99/p99.9 {d.get('p50_ms')}/{d.get('p99_ms')}/{d.get('p99_9_ms')} ms; "
+                    f"bare round trip {b.get('p50_ms')}/{b.get('p99_ms')}/{b.get('p99_9_ms')} ms"
+                )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a few minutes), for a smoke check")
+    parser.add_argument("--only", help="comma-separated subset of: " + ",".join(suite(quick=False)))
+    parser.add_argument("--out", type=Path, help="results file (default bench/results/<date>.json)")
+    args = parser.parse_args()
+    plan = suite(args.quick)
+    chosen = args.only.split(",") if args.only else list(plan)
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "load_average_before": os.getloadavg(),
+    }
+    for name in chosen:
+        started = time.perf_counter()
+        print(f"running {name}...", flush=True)
+        try:
+            results[name] = plan[name]()
+        except Exception as err:  # one failed benchmark must not lose the others' figures
+            results[name] = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        print(f"  {name} took {time.perf_counter() - started:.0f} s", flush=True)
+    results["load_average_after"] = os.getloadavg()
+    results["bench_peak_rss_mib"] = own_peak_rss_mib()
+    results["summary"] = summary_lines(results)
+    out = args.out or RESULTS_DIR / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\n".join(results["summary"]))
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
