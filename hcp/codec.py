@@ -8,7 +8,9 @@ from hcp.exceptions import RecordError
 from hcp.records import Record
 from hcp.topics import TOPICS
 
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# Larger messages are rejected (dead-lettered). Kafka's own default limit is about 1 MB too; the largest
+# telemetry poll of the demo is about 60 kB.
+MAX_MESSAGE_BYTES = 1_000_000
 
 
 def decode_record(topic: str, payload: bytes | None) -> Record:

@@ -8,10 +8,11 @@ Streams write these files and never open the warehouse; the warehouse loader rea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,12 +95,52 @@ def landed_high_watermark(root: Path, topic: str, partition: int) -> int:
     return max(lasts, default=-1)
 
 
-class LandingWriter:
-    """Writes batches of one partition's messages as landing files, idempotently by offset."""
+EPOCHS_FILE = "_epochs.json"
 
-    def __init__(self, root: Path) -> None:
+
+def epoch_base(root: Path, topic: str, partition: int, epoch: str) -> int:
+    """Landed offset of broker offset 0 of `epoch` for a partition; a new epoch starts after the last landed.
+
+    Kept in `<partition dir>/_epochs.json` (epoch -> base), written atomically the first time an epoch lands.
+    Without a broker restart there is one epoch and its base is 0: landed offsets are the broker's offsets.
+    """
+    part_dir = root / topic / f"partition={partition}"
+    path = part_dir / EPOCHS_FILE
+    bases: dict[str, int] = json.loads(path.read_text()) if path.is_file() else {}
+    if epoch not in bases:
+        bases[epoch] = landed_high_watermark(root, topic, partition) + 1
+        part_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{EPOCHS_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(bases))
+        tmp.replace(path)
+    return bases[epoch]
+
+
+class LandingWriter:
+    """Writes batches of one partition's messages as landing files, idempotently by offset.
+
+    With a broker `epoch` (see `hcp.epochs`), message offsets are the broker's offsets in that epoch and land
+    shifted by the epoch's base, so a restarted broker's offsets never collide with those landed before.
+    """
+
+    def __init__(self, root: Path, epoch: str | None = None) -> None:
         self.root = root
+        self.epoch = epoch
         self._high_watermarks: dict[tuple[str, int], int] = {}
+        self._bases: dict[tuple[str, int], int] = {}
+
+    def offset_base(self, topic: str, partition: int) -> int:
+        """What to add to a broker offset of this writer's epoch to get its landed offset (0 without epochs)."""
+        if self.epoch is None:
+            return 0
+        key = (topic, partition)
+        if key not in self._bases:
+            self._bases[key] = epoch_base(self.root, topic, partition, self.epoch)
+        return self._bases[key]
+
+    def is_landed(self, topic: str, partition: int, broker_offset: int) -> bool:
+        """Whether the message at this broker offset (of this writer's epoch) has landed already."""
+        return broker_offset + self.offset_base(topic, partition) <= self.high_watermark(topic, partition)
 
     def high_watermark(self, topic: str, partition: int) -> int:
         key = (topic, partition)
@@ -108,9 +149,17 @@ class LandingWriter:
         return self._high_watermarks[key]
 
     def write(self, topic: str, partition: int, messages: Sequence[LandedMessage]) -> Path | None:
-        """Land the messages above the partition's high watermark; return the file written, if any."""
+        """Land the messages above the partition's high watermark; return the file written, if any.
+
+        `messages` carry broker offsets; they land at broker offset + the epoch's base.
+        """
         watermark = self.high_watermark(topic, partition)
-        fresh = sorted((m for m in messages if m.offset > watermark), key=lambda m: m.offset)
+        base = self.offset_base(topic, partition)
+        if base:
+            messages = [replace(m, offset=m.offset + base) for m in messages]
+        # One copy per offset: the consumer was seen to hand over the same message twice in one batch.
+        unique = {m.offset: m for m in reversed(messages) if m.offset > watermark}
+        fresh = sorted(unique.values(), key=lambda m: m.offset)
         if not fresh:
             return None
         first, last = fresh[0].offset, fresh[-1].offset

@@ -89,7 +89,11 @@ class LedgerReport:
 
 def check_ledger(ledger: pl.DataFrame, landing_root: Path) -> LedgerReport:
     """Compare produced events with landed rows, by event id within each topic."""
-    landed = read_landed(landing_root, set(ledger["topic"].unique().to_list()))
+    return compare_events(ledger, read_landed(landing_root, set(ledger["topic"].unique().to_list())))
+
+
+def compare_events(ledger: pl.DataFrame, landed: pl.DataFrame) -> LedgerReport:
+    """Compare produced events with the rows found somewhere (columns topic, event_id, sha256), per topic."""
     produced = ledger.unique(subset=["topic", "event_id"], keep="first")
     counts = landed.group_by("topic", "event_id").agg(
         pl.len().alias("times"), pl.col("sha256").first().alias("landed_sha256")

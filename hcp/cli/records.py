@@ -16,6 +16,8 @@ from hcp.exceptions import ConfigError
 from hcp.settings import REPO_ROOT
 
 console = Console()
+# `hcp sql` connections: no file-system access (COPY, ATTACH, read_csv, INSTALL) and no way to turn it back on.
+READ_ONLY_SQL_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 schemas_app = typer.Typer(help="The topic contracts as JSON Schema and Markdown.", no_args_is_help=True)
 
 
@@ -37,16 +39,25 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL to run read-only, e.g. \"select * from fct_decisions\".")],
     home: HomeOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show at most.")] = 50,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Value of the next `?` placeholder in the query (repeat for each)."),
+    ] = None,
 ) -> None:
-    """Run a read-only SQL query on the DuckDB warehouse and print the result."""
+    """Run a read-only SQL query on the DuckDB warehouse and print the result.
+
+    The file is opened read-only with file-system access off and the configuration locked: writes, COPY, ATTACH,
+    reading other files and installing extensions are refused. Pass values with `--param`, never by pasting them
+    into the query.
+    """
     import duckdb
 
     path = storage_settings(home).warehouse_path
     if not path.exists():
         raise ConfigError(f"no warehouse at {path}: run `hcp demo` or `hcp flows run warehouse` first")
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duckdb.connect(str(path), read_only=True, config=READ_ONLY_SQL_CONFIG) as con:
         try:
-            relation = con.sql(query)
+            relation = con.sql(query, params=param or None)
         except duckdb.Error as err:
             raise ConfigError(f"query failed: {err}") from err
         if relation is None:
@@ -60,19 +71,36 @@ def sql(
 def check_ledger_command(
     ledger: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Ledger file (.jsonl) of a run.")],
     home: HomeOption = None,
+    warehouse: Annotated[
+        bool, typer.Option("--warehouse", help="Also check the warehouse: raw tables and deduplicated staging views.")
+    ] = False,
 ) -> None:
-    """Compare a simulation's ledger with the landed files: lost, duplicated and altered events."""
+    """Compare a simulation's ledger with the landed files (and the warehouse): lost, duplicated, altered events."""
     from hcp.ledger import check_ledger, read_ledger
 
-    report = check_ledger(read_ledger(ledger), storage_settings(home).landing_dir)
-    table = Table("topic", "produced", "landed", "lost", "duplicated", "altered")
-    for topic, counts in report.by_topic.items():
-        table.add_row(topic, *(f"{counts[k]:,}" for k in ("produced", "landed", "lost", "duplicated", "altered")))
-    console.print(table)
-    if not report.ok:
-        console.print(f"[red]ledger check failed[/]: lost {report.lost}, duplicated {report.duplicated}")
+    storage = storage_settings(home)
+    produced = read_ledger(ledger)
+    reports = {"landing files": check_ledger(produced, storage.landing_dir)}
+    if warehouse:
+        from hcp.reconciliation import check_ledger_warehouse
+
+        found = check_ledger_warehouse(produced, storage.warehouse_path)
+        reports |= {"warehouse raw.*": found.raw, "warehouse staging": found.staged}
+    failed = False
+    for where, report in reports.items():
+        table = Table("topic", "produced", "found", "lost", "duplicated", "altered", title=where)
+        for topic, counts in report.by_topic.items():
+            table.add_row(topic, *(f"{counts[k]:,}" for k in ("produced", "landed", "lost", "duplicated", "altered")))
+        console.print(table)
+        if not report.ok:
+            failed = True
+            console.print(
+                f"[red]ledger check failed in {where}[/]: lost {report.lost}, duplicated {report.duplicated},"
+                f" altered {report.altered}"
+            )
+    if failed:
         raise typer.Exit(1)
-    console.print("[green]ledger check passed[/]: every produced event landed exactly once")
+    console.print(f"[green]ledger check passed[/]: every produced event found exactly once in {', '.join(reports)}")
 
 
 def register(app: typer.Typer) -> None:

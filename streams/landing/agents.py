@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import faust
 
+from hcp.deadletters import dead_letter_message
+from hcp.epochs import BrokerRestartedError, EpochFence
 from hcp.landing import LandingWriter
 from hcp.settings import StorageSettings, WorkerSettings
 from hcp.topics import DEAD_LETTERS, TOPICS
+from streams.landing.screening import TelemetryScreen, screen_triage
 from streams.landing.triage import (
     RawMessage,
     Rejection,
@@ -25,6 +29,9 @@ from streams.shielding import run_to_completion
 from streams.topics import contract_topic, contract_topics
 
 log = logging.getLogger(__name__)
+
+# Exit code of a worker that found the broker restarted under it (EX_TEMPFAIL: start it again).
+EXIT_BROKER_RESTARTED = 75
 
 
 @dataclass
@@ -49,29 +56,40 @@ def raw_message(event: faust.EventT) -> RawMessage:
     )
 
 
-def sort_batch(writer: LandingWriter, messages: list[RawMessage]) -> tuple[Triage, list[Rejection]]:
-    triage = triage_messages(messages)
+def sort_batch(
+    writer: LandingWriter, messages: list[RawMessage], screen: TelemetryScreen | None = None
+) -> tuple[Triage, list[Rejection]]:
+    # One copy per (topic, partition, offset): the consumer was seen to hand over a message twice in one batch.
+    first_copies: dict[tuple[str, int, int], RawMessage] = {}
+    for message in messages:
+        first_copies.setdefault((message.topic, message.partition, message.offset), message)
+    unique = list(first_copies.values())
+    triage = screen_triage(triage_messages(unique), screen)
     return triage, drop_landed_rejections(triage, writer)
 
 
 async def land_events(
-    events: Sequence[faust.EventT], writer: LandingWriter, deadletters: faust.TopicT, counters: LandingCounters
+    events: Sequence[faust.EventT],
+    writer: LandingWriter,
+    deadletters: faust.TopicT,
+    counters: LandingCounters,
+    fence: EpochFence | None = None,
+    screen: TelemetryScreen | None = None,
 ) -> None:
     """Land one batch: dead letters sent and delivered, landing files on disk, all before this returns.
 
     Faust's `take_events` acks a batch's events only when the agent asks for the next batch, so returning
-    from here is what allows the batch's offsets to be committed.
+    from here is what allows the batch's offsets to be committed. With a `fence`, the broker's epoch is
+    checked first: a batch from a restarted broker raises `BrokerRestartedError` before anything is written.
     """
+    if fence is not None:
+        await run_to_completion(fence.check)
     # Validation and Parquet writes are CPU and disk work: keep them off the loop that heartbeats the group.
-    triage, rejections = await run_to_completion(sort_batch, writer, [raw_message(e) for e in events])
+    triage, rejections = await run_to_completion(sort_batch, writer, [raw_message(e) for e in events], screen)
     deliveries = [
-        await deadletters.send(
-            key=rejection.message.key,
-            value=rejection.message.value,
-            headers=rejection.dead_letter.headers(),
-            force=True,
-        )
+        await deadletters.send(key=rejection.message.key, value=value, headers=headers, force=True)
         for rejection in rejections
+        for value, headers in [dead_letter_message(rejection.message.value, rejection.dead_letter.headers())]
     ]
     await asyncio.gather(*deliveries)
     if rejections:
@@ -90,18 +108,35 @@ async def land_events(
     counters.dead_lettered += len(rejections)
 
 
-def register_landing(app: faust.App, worker: WorkerSettings, storage: StorageSettings) -> LandingCounters:
-    """Declare the landing agent `land_messages` on `app`, subscribed to every contract topic."""
+def register_landing(
+    app: faust.App,
+    worker: WorkerSettings,
+    storage: StorageSettings,
+    fence: EpochFence | None = None,
+    known_sites: frozenset[str] | None = None,
+) -> LandingCounters:
+    """Declare the landing agent `land_messages` on `app`, subscribed to every contract topic.
+
+    With a `fence` (the broker epoch this worker started in), offsets land shifted by the epoch's base and a
+    broker restart stops the process before it lands anything (exit code `EXIT_BROKER_RESTARTED`). With
+    `known_sites`, implausible telemetry (unknown site, clock a day off) is dead-lettered (`screening`).
+    """
     channel = contract_topics(app, tuple(TOPICS))
     deadletters = contract_topic(app, DEAD_LETTERS)
-    writer = LandingWriter(storage.landing_dir)
+    writer = LandingWriter(storage.landing_dir, epoch=fence.epoch if fence else None)
     counters = LandingCounters()
+    screen = TelemetryScreen(known_sites) if known_sites else None
 
     async def land_messages(stream: faust.StreamT) -> None:
         """Land every message of every topic; one landing file per partition per batch."""
         batches = stream.take_events(worker.landing_batch_max, within=worker.landing_flush_interval_s)
         async for events in batches:
-            await land_events(events, writer, deadletters, counters)
+            try:
+                await land_events(events, writer, deadletters, counters, fence, screen)
+            except BrokerRestartedError as err:
+                # Exit at once: a graceful stop would ack (and commit to the new broker) what was never landed.
+                log.critical("%s", err)
+                os._exit(EXIT_BROKER_RESTARTED)
 
     app.agent(channel, name="land_messages")(land_messages)
     return counters

@@ -1,8 +1,10 @@
 """Sorting a batch of consumed messages into what lands and what goes to the dead letters. Pure: no faust.
 
-Record topics are validated with `hcp.codec.decode_record`: a valid message lands with its event id and time;
-an invalid one is rejected (the caller sends it to `deadletters`) and does not land in its own topic. The
-dead-letter topic itself lands as it is, headers included, without an event id.
+Record topics are validated as their record class says (`hcp.telemetry_columns.decode_event_header`: the
+columnar fast path for telemetry, `hcp.codec.decode_record` for the rest, the same verdict and reason): a
+valid message lands with its event id and time; an invalid one is rejected (the caller sends it to
+`deadletters`) and does not land in its own topic. The dead-letter topic itself lands as it is, headers
+included, without an event id.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hcp.codec import decode_record
 from hcp.exceptions import RecordError
 from hcp.landing import LandedMessage, LandingWriter
 from hcp.records import DeadLetter
+from hcp.telemetry_columns import decode_event_header
 from hcp.topics import RECORD_TOPICS
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -74,11 +76,11 @@ def triage_messages(messages: Iterable[RawMessage]) -> Triage:
         event_id = event_time = None
         if message.topic in RECORD_TOPICS:
             try:
-                record = decode_record(message.topic, message.value)
+                origin = (message.partition, message.offset)
+                event_id, event_time = decode_event_header(message.topic, message.value, origin)
             except RecordError as err:
                 rejected.append(Rejection(message, dead_letter_for(message, err)))
                 continue
-            event_id, event_time = record.event_id, record.event_time
         landed[(message.topic, message.partition)].append(
             LandedMessage(
                 topic=message.topic,
@@ -114,7 +116,7 @@ def drop_landed_rejections(triage: Triage, writer: LandingWriter) -> list[Reject
     return [
         rejection
         for rejection in triage.rejected
-        if rejection.message.offset > writer.high_watermark(rejection.message.topic, rejection.message.partition)
+        if not writer.is_landed(rejection.message.topic, rejection.message.partition, rejection.message.offset)
     ]
 
 

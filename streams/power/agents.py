@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import faust
 
 from hcp.codec import decode_record
 from hcp.exceptions import RecordError
 from hcp.fleet import Fleet
-from hcp.records import PriceTick, Record, WorkloadRequest
-from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
+from hcp.records import DeadLetter, PriceTick, Record, WorkloadRequest
+from hcp.topics import CONTROL_COMMANDS, DEAD_LETTERS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
 from streams.power.controller import ControlOutput, SiteController
 from streams.tables import json_table
 from streams.topics import contract_topic, contract_topics
@@ -45,6 +47,8 @@ class ControlState:
     decisions: int = 0
     commands: int = 0
     errors: list[str] = field(default_factory=list)
+    on_decided: Callable[[float, int], None] | None = None
+    """Called with (seconds since the message entered the broker, decisions sent) after each decided message."""
 
 
 async def send_records(topic: faust.TopicT, records: Sequence[Record]) -> None:
@@ -72,9 +76,18 @@ def compute_output(state: ControlState, topic: str, value: bytes | None) -> Cont
 
 
 async def handle_event(
-    event: faust.EventT, state: ControlState, decisions: faust.TopicT, commands: faust.TopicT, table: faust.Table
+    event: faust.EventT,
+    state: ControlState,
+    decisions: faust.TopicT,
+    commands: faust.TopicT,
+    table: faust.Table,
+    deadletters: faust.TopicT | None = None,
 ) -> None:
-    """One message: restore on the first, then send the commands, the decisions, and write the table changes."""
+    """One message: restore on the first, then send the commands, the decisions, and write the table changes.
+
+    A message the controller fails on is not skipped silently: it goes to `deadletters` with the error (replay
+    it with `hcp dead-letters replay` after the fix) and the agent carries on with the next one.
+    """
     if not state.restored:
         state.controller.restore(list(table.data.items()))
         state.restored = True
@@ -84,6 +97,8 @@ async def handle_event(
     except Exception as err:  # a bug or an unforeseen input must not stop the agent
         state.errors.append(f"{type(err).__name__}: {err}")
         log.exception("site control failed on %s offset %s", event.message.topic, event.message.offset)
+        if deadletters is not None:
+            await dead_letter_failure(deadletters, event, err)
         return
     if output is None:
         return
@@ -95,21 +110,51 @@ async def handle_event(
         table.send_changelog(CONTROL_TABLE_PARTITION, key, value)
     state.decisions += len(output.decisions)
     state.commands += len(output.commands)
+    if state.on_decided is not None and output.decisions and event.message.timestamp:
+        state.on_decided(time.time() - event.message.timestamp, len(output.decisions))
 
 
-def register_power(app: faust.App, fleet: Fleet) -> ControlState:
-    """Declare the `control_sites` agent and its `site_control` table on `app`."""
+async def dead_letter_failure(deadletters: faust.TopicT, event: faust.EventT, err: Exception) -> None:
+    """Send the message the controller failed on to the dead letters, with the error and its origin."""
+    message = event.message
+    letter = DeadLetter(
+        original_topic=message.topic,
+        original_partition=message.partition,
+        original_offset=message.offset,
+        error_class=type(err).__name__,
+        error_message=f"site control failed: {err}",
+    )
+    delivery = await deadletters.send(key=message.key, value=message.value, headers=letter.headers(), force=True)
+    await delivery
+
+
+def register_power(app: faust.App, fleet: Fleet, model_home: Path | None = None) -> ControlState:
+    """Declare the `control_sites` agent and its `site_control` table on `app`.
+
+    With `model_home`, the router classifies workloads that declare no class with the newest promoted workload
+    classifier registered there (models.registry); without one they are routed as best effort (logged).
+    """
     decisions = contract_topic(app, DECISIONS)
     commands = contract_topic(app, CONTROL_COMMANDS)
+    deadletters = contract_topic(app, DEAD_LETTERS)
     table = json_table(
         app, "site_control", 1, "prices, policy state and ASIC mix in force per site x model; written on change"
     )
-    state = ControlState(SiteController(fleet))
+    classify, ls_confidence = None, 0.8
+    if model_home is not None:
+        from hcp.settings import load_settings
+        from models.live import load_request_classifier
+        from models.settings import ModelSettings
+
+        classify, loaded = load_request_classifier(model_home)
+        ls_confidence = load_settings(ModelSettings).ls_confidence
+        log.warning("site control: %s", loaded)
+    state = ControlState(SiteController(fleet, classify=classify, ls_confidence=ls_confidence))
 
     async def control_sites(stream: faust.StreamT) -> None:
         """Decide ASIC power mixes per interval and route AI jobs, for every site."""
         async for event in stream.events():
-            await handle_event(event, state, decisions, commands, table)
+            await handle_event(event, state, decisions, commands, table, deadletters)
 
     app.agent(contract_topics(app, (MARKET_PRICES, WORKLOAD_REQUESTS)), name="control_sites")(control_sites)
     return state

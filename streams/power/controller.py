@@ -34,8 +34,8 @@ from hcp.economics import ASIC_MODELS, PowerState
 from hcp.fleet import Fleet, Site
 from hcp.policy import DEFAULT_POLICY, CurtailmentPolicy, PolicyState, estimate_price, step
 from hcp.records import ControlCommand, Decision, PriceKind, PriceTick, WorkloadRequest
+from hcp.routing import Classify, Job, RouterConfig, RouterDecision, job_from_request
 from hcp.routing import DecisionKind as RouteKind
-from hcp.routing import Job, RouterConfig, RouterDecision, job_from_request
 from streams.power.jobs import SiteJobs
 from streams.power.market import DEFAULT_GPU_RATE_USD, Changes, MarketMemory
 from streams.power.records import MixNumbers, mix_mw, power_mix_records, route_records
@@ -70,10 +70,18 @@ class SiteController:
     """Policy, allocator and router state for every site of a fleet."""
 
     def __init__(
-        self, fleet: Fleet, policy: CurtailmentPolicy = DEFAULT_POLICY, router_config: RouterConfig | None = None
+        self,
+        fleet: Fleet,
+        policy: CurtailmentPolicy = DEFAULT_POLICY,
+        router_config: RouterConfig | None = None,
+        classify: Classify | None = None,
+        ls_confidence: float = 0.8,
     ) -> None:
         self.fleet = fleet
         self.policy = policy
+        self.classify = classify
+        """Predicts the class of requests that declare none (None: they are routed as best effort)."""
+        self.ls_confidence = ls_confidence
         self.market = MarketMemory()
         self.policy_states: dict[tuple[str, str], PolicyState] = {}
         self.mixes: dict[tuple[str, str], Mix] = {}
@@ -98,10 +106,15 @@ class SiteController:
                 self.market.restore(key, value)
 
     def on_price(self, tick: PriceTick) -> ControlOutput:
-        """Remember the price, let job time pass, and on a real-time energy price decide its sites' next interval."""
-        out = ControlOutput(changes=self.market.remember(tick))
+        """Remember the price, let job time pass, and on a real-time energy price decide its sites' next interval.
+
+        A real-time price no newer than one already decided on (a duplicate, or late and out of order) decides
+        nothing: its interval was decided already, and stepping the policy twice would skew its hysteresis.
+        """
+        changes = self.market.remember(tick)
+        out = ControlOutput(changes=changes)
         self.advance(tick.event_time, out)
-        if tick.kind is PriceKind.ENERGY_RT:
+        if tick.kind is PriceKind.ENERGY_RT and changes:
             for site in self.fleet.sites:
                 if site.node == tick.node:
                     self._decide_interval(site, tick, out)
@@ -115,7 +128,8 @@ class SiteController:
         if jobs is None:
             return out
         now = jobs.now(event_time)
-        self._route(jobs, jobs.router.submit(job_from_request(request, now), now), out)
+        job = job_from_request(request, now, classify=self.classify, ls_confidence=self.ls_confidence)
+        self._route(jobs, jobs.router.submit(job, now), out)
         return out
 
     def advance(self, moment: datetime, out: ControlOutput) -> None:
