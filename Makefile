@@ -5,9 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install system-packages clean bench
+
+# Debian packages the tests use: headless Chromium (Prefect UI test, screenshots), Prometheus and promtool
+# (metrics test), tmux (terminal capture). Installed with apt-get only when missing (needs root, as in CI).
+SYSTEM_COMMANDS := chromium promtool prometheus tmux
+SYSTEM_PACKAGES := chromium chromium-driver prometheus tmux
 
 install: $(STAMP)
+
+system-packages:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root or install: $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +31,12 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/hcp demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/pytest tests/unit tests/component tests/integration
+
+# The benchmark suite (docs/benchmarks.md): about 20 minutes; results in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -77,6 +77,16 @@ class StorageSettings(BaseSettings):
     def run_dir(self) -> Path:
         return self.home / "run"
 
+    @property
+    def quality_dir(self) -> Path:
+        """Data-quality gate results and their Data Docs (hcp.quality)."""
+        return self.home / "quality"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Daily reports (hcp.reports)."""
+        return self.home / "reports"
+
 
 class FleetSettings(BaseSettings):
     """Which fleet file describes the sites, devices and customers (shared by every process)."""

@@ -11,6 +11,7 @@ from hcp.records import (
     Decision,
     DeviceChange,
     GpuTelemetry,
+    MeteredUsage,
     PriceTick,
     Record,
     WorkloadRequest,
@@ -25,6 +26,7 @@ DECISIONS = "decisions"
 ALERTS = "alerts"
 FLEET_DEVICES = "fleet.devices"
 DEAD_LETTERS = "deadletters"
+BILLING_USAGE = "billing.usage"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(DECISIONS, 3, "site_id", Decision, "every decision with its reason and numbers"),
         TopicSpec(ALERTS, 1, "site_id or 'pipeline'", Alert, "alert transitions (firing, resolved)"),
         TopicSpec(FLEET_DEVICES, 3, "site_id", DeviceChange, "device discovery and status changes"),
+        TopicSpec(BILLING_USAGE, 3, "site_id", MeteredUsage, "GPU-seconds the stream meter found, one per GPU poll"),
         TopicSpec(
             DEAD_LETTERS,
             1,

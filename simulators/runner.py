@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from hcp.producer import RecordProducer
 from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings
 from hcp.topics import CONTROL_COMMANDS, TELEMETRY_ASIC, TELEMETRY_GPU
 from simulators.clock import SimulationClock, count_steps, simulation_steps
+from simulators.faults import Fault
 from simulators.simulation import FleetSimulation, record_key
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,13 @@ def run_simulation(
     run_id: str,
     on_progress: Callable[[datetime, int], None] | None = None,
     stop: threading.Event | None = None,
+    faults: Sequence[Fault] = (),
 ) -> SimulationSummary:
     """Simulate `sim.hours` from `sim.start`, never faster than `sim.speed` (catching up without sleeping when
     behind), sending every record and writing the ledger `<ledger_dir>/<run_id>.jsonl`. Stops early when `stop`
-    is set. Raises `ProducerError` if some records were not delivered."""
-    world = FleetSimulation(sim, fleet)
+    is set. `faults` (simulators.faults) are applied to what each step publishes. Raises `ProducerError` if some
+    records were not delivered."""
+    world = FleetSimulation(sim, fleet, faults)
     ensure_topics(broker)
     events: Counter[str] = Counter()
     applied = rejected = 0

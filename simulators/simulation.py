@@ -5,6 +5,7 @@ sends what `step` returns and feeds `apply_command` what the platform publishes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -26,6 +27,7 @@ from hcp.topics import CONTROL_COMMANDS
 from simulators.asic import AsicFleetSimulator
 from simulators.burst import plan_burst
 from simulators.exceptions import SimulatorError
+from simulators.faults import Fault, FaultInjector
 from simulators.gpu import GpuFleetSimulator
 from simulators.market import ReplayMarket, SyntheticMarket
 from simulators.scheduler import LocalScheduler
@@ -70,7 +72,7 @@ class FleetSimulation:
     simulator queues and places the submitted jobs itself and refuses job commands.
     """
 
-    def __init__(self, sim: SimulatorSettings, fleet: Fleet) -> None:
+    def __init__(self, sim: SimulatorSettings, fleet: Fleet, faults: Sequence[Fault] = ()) -> None:
         self.market = build_market(sim, fleet)
         self.workloads = WorkloadGenerator(
             fleet, sim.jobs_per_hour, sim.seed, sim.workload_arrivals_file, start=sim.start
@@ -82,6 +84,7 @@ class FleetSimulation:
         )
         self.gpus = GpuFleetSimulator(fleet, sim.telemetry_interval_s, np.random.default_rng([sim.seed, 11]))
         self.scheduler = LocalScheduler(self.gpus) if sim.gpu_scheduler == "local" else None
+        self.faults = FaultInjector(faults, sim.start) if faults else None
 
     def step(self, now: datetime) -> list[Record]:
         """What happens at `now`: prices published, jobs submitted (queued locally when the simulator schedules),
@@ -96,7 +99,7 @@ class FleetSimulation:
         if self.scheduler is not None:
             self.scheduler.place_queued(now)
         records.extend(self.gpus.poll(now))
-        return records
+        return self.faults.apply(records, now) if self.faults else records
 
     def _requests_due(self, now: datetime) -> list[WorkloadRequest]:
         due = self.workloads.requests_due(now)

@@ -24,6 +24,15 @@ GPU_COUNT_WEIGHTS = np.array([0.45, 0.25, 0.18, 0.12])
 PRIORITY_WEIGHTS = np.array([0.12, 0.12, 0.12, 0.12, 0.1, 0.1, 0.1, 0.08, 0.07, 0.07])
 MEDIAN_DURATION_S, DURATION_SIGMA = 1800.0, 1.0
 DURATION_BOUNDS_S = (120.0, 12 * 3600.0)
+UNCLASSIFIED_SHARE = 0.2
+"""Share of jobs sent without a declared QoS class: the router classifies them (models.live)."""
+TYPICAL_REQUESTS: dict[QosClass, tuple[tuple[int, int], ...]] = {
+    QosClass.BE: ((3152, 5600), (8000, 30517), (4000, 15258)),
+    QosClass.LS: ((11300, 49152), (11908, 47104), (11400, 48128)),
+    QosClass.BURSTABLE: ((12000, 24576), (88000, 327680), (7000, 30000)),
+    QosClass.GUARANTEED: ((12000, 24576),),
+}
+"""(cpu_milli, memory_mib) requests most common per class in the Alibaba GPU trace (cluster-trace-gpu-v2023)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class WorkloadGenerator:
         self._gpu_weights = counts / counts.sum() if len(counts) else counts
         self._attribute_rng = np.random.default_rng([seed, 5])
         self._arrival_rng = np.random.default_rng([seed, 6])
+        self._request_rng = np.random.default_rng([seed, 8])  # apart, so the other attributes keep their draws
         self._trace = read_arrival_offsets(arrivals_file) if arrivals_file else None
         self._start = start
         self._arrivals: Iterator[datetime] | None = None
@@ -138,6 +148,9 @@ class WorkloadGenerator:
             np.clip(MEDIAN_DURATION_S * math.exp(DURATION_SIGMA * rng.standard_normal()), *DURATION_BOUNDS_S)
         )
         job_class = classify_priority(priority)
+        typical = TYPICAL_REQUESTS[job_class.qos_class]
+        cpu_milli, memory_mib = typical[int(self._request_rng.integers(len(typical)))]
+        declared = self._request_rng.random() >= UNCLASSIFIED_SHARE
         self._sequence += 1
         job_id = f"job-s{self._seed}-{int(arrival.timestamp())}-{self._sequence:06d}"
         return WorkloadRequest(
@@ -148,7 +161,9 @@ class WorkloadGenerator:
             gpu_type=gpu_type,
             gpu_count=min(gpu_count, self._largest[gpu_type]),
             priority=priority,
-            qos_class=job_class.qos_class,
+            qos_class=job_class.qos_class if declared else None,
             preemptible=job_class.preemptible,
             expected_duration_s=round(duration, 1),
+            cpu_milli=cpu_milli,
+            memory_mib=memory_mib,
         )

@@ -6,8 +6,13 @@ import ssl
 
 import faust
 
+from hcp.alerting import AlertSettings
+from hcp.epochs import EpochFence
 from hcp.fleet import Fleet
+from hcp.observability import PlatformMetrics
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
+from streams.alerting.agents import register_alerting
+from streams.billing.agents import register_billing
 from streams.fleet.agents import register_fleet
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
@@ -35,8 +40,19 @@ def broker_credentials(broker: BrokerSettings) -> faust.types.auth.CredentialsT 
     return faust.SSLCredentials(context)
 
 
-def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageSettings, fleet: Fleet) -> faust.App:
+def create_app(
+    worker: WorkerSettings,
+    broker: BrokerSettings,
+    storage: StorageSettings,
+    fleet: Fleet,
+    metrics: PlatformMetrics | None = None,
+    alert_settings: AlertSettings | None = None,
+    fence: EpochFence | None = None,
+) -> faust.App:
     """Build the stream worker's app with the agents of its role registered on it.
+
+    `fence` (the broker epoch the worker started in) makes landing survive a broker restart (`hcp.epochs`).
+    Ingest also runs the alert rules (`raise_alerts`); both roles feed `metrics` (a fresh registry if None).
 
     Role `ingest` runs landing and the fleet table; `control` runs the site controller (prices and job requests
     to decisions and commands) in a consumer group of its own, so that telemetry never queues ahead of a price
@@ -54,6 +70,8 @@ def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageS
         datadir=str(storage.run_dir / "faust" / worker.group_id),
         web_enabled=worker.web_enabled,
         web_port=worker.web_port,
+        # Faust's web endpoint has no authentication: loopback only (faust's default binds every interface).
+        web_bind="127.0.0.1",
         consumer_auto_offset_reset="earliest",
         # The embedded broker holds a new group's first join for about the session timeout (30 s with faust's
         # defaults); a short session keeps worker start-up and failover quick.
@@ -66,9 +84,13 @@ def create_app(worker: WorkerSettings, broker: BrokerSettings, storage: StorageS
         # The leader topic would be one more topic faust declares; no agent or timer here needs a leader.
         topic_disable_leader=True,
     )
+    metrics = metrics or PlatformMetrics(fleet)
     if worker.role in ("all", "ingest"):
-        register_landing(app, worker, storage)
+        register_landing(app, worker, storage, fence, frozenset(site.site_id for site in fleet.sites))
         register_fleet(app, worker)
+        register_billing(app)
+        register_alerting(app, fleet, alert_settings or AlertSettings(), metrics)
     if worker.role in ("all", "control"):
-        register_power(app, fleet)
+        control = register_power(app, fleet, model_home=storage.home)
+        control.on_decided = metrics.observe_decided
     return app

@@ -6,9 +6,13 @@ import logging
 
 import faust
 
+from hcp.alerting import AlertSettings
 from hcp.broker import create_missing_topics
+from hcp.epochs import EpochFence, start_or_join_epoch
 from hcp.fleet import Fleet
-from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
+from hcp.observability import MetricsSettings, PlatformMetrics
+from hcp.observability.endpoint import platform_groups, start_observability
+from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings, load_settings
 from streams.app import create_app
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,21 @@ def run_worker(
     storage.run_dir.mkdir(parents=True, exist_ok=True)
     storage.landing_dir.mkdir(parents=True, exist_ok=True)
     (storage.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust creates only the last level
-    app = create_app(worker, broker, storage, fleet)
+    metrics = PlatformMetrics(fleet)
+    fence = EpochFence(broker, start_or_join_epoch(broker))
+    app = create_app(worker, broker, storage, fleet, metrics, load_settings(AlertSettings), fence=fence)
     ensure_changelog_topics(app, broker)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    landing_group = worker.group_id if worker.role in ("all", "ingest") else None
+    endpoint = start_observability(
+        metrics.registry,
+        broker,
+        load_settings(MetricsSettings),
+        worker.role,
+        platform_groups(worker),
+        lambda snapshot: metrics.observe_lag(snapshot, landing_group),
+    )
+    try:
+        faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        if endpoint is not None:
+            endpoint.stop()

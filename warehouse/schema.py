@@ -75,3 +75,7 @@ def create_raw_tables(conn: duckdb.DuckDBPyConnection) -> None:
         )
     for ddl in (_LOADED_FILES_DDL, _SITES_DDL, _SITE_DEVICES_DDL):
         conn.execute(ddl)
+    # The billing tables exist (empty) from the first load, so dbt's billing sources resolve before any billing.
+    from warehouse.billing_store import create_billing_tables
+
+    create_billing_tables(conn)

@@ -34,8 +34,13 @@ def dbt_work_dir(warehouse_path: Path) -> Path:
     return warehouse_path.parent / "dbt"
 
 
-def build_models(project_dir: Path, warehouse_path: Path, work_dir: Path | None = None) -> DbtBuildSummary:
-    """Run `dbt build` on `project_dir` against `warehouse_path`; raise `DbtBuildError` naming failed nodes."""
+def build_models(
+    project_dir: Path, warehouse_path: Path, work_dir: Path | None = None, select: tuple[str, ...] = ()
+) -> DbtBuildSummary:
+    """Run `dbt build` on `project_dir` against `warehouse_path`; raise `DbtBuildError` naming failed nodes.
+
+    `select` limits the build to those dbt selectors (e.g. `("+fct_invoices",)`); empty builds everything.
+    """
     # dbt resolves a relative target path against the project folder: make every path absolute first.
     project_dir, warehouse_path = project_dir.resolve(), warehouse_path.resolve()
     work_dir = (work_dir or dbt_work_dir(warehouse_path)).resolve()
@@ -56,6 +61,8 @@ def build_models(project_dir: Path, warehouse_path: Path, work_dir: Path | None 
         "--log-level",
         "warn",
     ]
+    if select:
+        args += ["--select", *select]
     with _environment(WAREHOUSE_PATH_ENV, str(warehouse_path)):
         outcome = dbtRunner().invoke(args)
     if outcome.exception is not None:

@@ -7,7 +7,15 @@ import logging
 import typer
 from rich.console import Console
 
-from hcp.cli import backtest, broker, demo, flows, records, route_replay, simulate, worker
+from hcp.cli import alerts, backtest, broker, deadletters, demo, doctor, flows, records, route_replay, simulate, worker
+from hcp.cli import backfill as backfill_cli
+from hcp.cli import dbt_docs as dbt_docs_cli
+from hcp.cli import models as models_cli
+from hcp.cli import quality as quality_cli
+from hcp.cli import reports as reports_cli
+from hcp.cli import serve as serve_cli
+from hcp.cli import status as status_cli
+from hcp.cli import supervise as supervise_cli
 from hcp.exceptions import HcpError
 
 app = typer.Typer(
@@ -17,7 +25,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-for module in (broker, simulate, worker, flows, demo, records, backtest, route_replay):
+for module in (broker, simulate, worker, flows, demo, records, backtest, route_replay, deadletters, alerts, models_cli,
+               supervise_cli, status_cli, doctor, quality_cli, reports_cli, serve_cli, backfill_cli, dbt_docs_cli):
     module.register(app)
 
 _stderr = Console(stderr=True)

@@ -29,3 +29,5 @@ def use_local_prefect_home(storage: StorageSettings) -> None:
 
     os.environ.setdefault("PREFECT_HOME", str((storage.home / "prefect").resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The ephemeral server's default 20 s start-up limit is too short on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

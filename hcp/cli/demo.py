@@ -14,10 +14,12 @@ from rich.console import Console
 
 from hcp.broker import ensure_topics, start_embedded_broker
 from hcp.cli.context import broker_settings, fleet_from, storage_settings, use_local_prefect_home
+from hcp.cli.demo_models import clear_forecasts, ensure_classifier, publish_demo_forecasts
 from hcp.cli.options import FleetOption, HomeOption, PortOption
 from hcp.cli.progress import simulation_progress
 from hcp.cli.summary import print_demo_summary
 from hcp.exceptions import HcpError
+from hcp.notify.process import start_notifier_process
 from hcp.processes import (
     process_environment,
     start_worker_process,
@@ -47,6 +49,7 @@ def demo(
     Ends with a summary and the path of the DuckDB file. Everything runs on this machine.
     """
     from flows.warehouse import build_warehouse
+    from simulators.faults import FaultSettings, scheduled_faults
     from simulators.runner import run_simulation
 
     sim = load_settings(SimulatorSettings, hours=hours, speed=speed, seed=seed)
@@ -55,6 +58,7 @@ def demo(
     fleet_file = fleet or load_settings(FleetSettings).file
     fleet_config = fleet_from(fleet_file)
     worker_settings = load_settings(WorkerSettings)
+    faults = scheduled_faults(load_settings(FaultSettings))
     # Always from a clean slate: the embedded broker starts empty, its offsets restart at 0, and landing files of
     # an earlier run would make the landing writer skip those offsets as already landed.
     for path in (storage.landing_dir, storage.ledger_dir, storage.run_dir, storage.warehouse_path):
@@ -62,6 +66,8 @@ def demo(
     storage.run_dir.mkdir(parents=True, exist_ok=True)
     use_local_prefect_home(storage)
     started = time.monotonic()
+    clear_forecasts(storage)
+    ensure_classifier(storage, console)  # before the workers: the control worker loads it at start
     run_id = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
     console.rule("[bold]1. broker, topics and worker")
@@ -73,6 +79,7 @@ def demo(
         # ticks never wait behind telemetry in one consumer.
         ingest = start_worker_process(env, storage.run_dir / "worker-ingest.log", role="ingest")
         control = start_worker_process(env, storage.run_dir / "worker-control.log", role="control")
+        notifier = start_notifier_process(env, storage.run_dir / "notifier.log")
         ingest_group = worker_settings.model_copy(update={"role": "ingest"}).group_id
         control_group = worker_settings.model_copy(update={"role": "control"}).group_id
         where = "embedded broker" if broker.embedded else "external cluster"
@@ -85,7 +92,9 @@ def demo(
             console.print(f"workers joined their consumer groups in {waited:.1f} s")
             console.rule(f"[bold]2. simulating {sim.hours:g} h at {sim.speed:g}x")
             with simulation_progress(console, sim) as on_progress:
-                simulation = run_simulation(sim, broker, storage, fleet_config, run_id=run_id, on_progress=on_progress)
+                simulation = run_simulation(
+                    sim, broker, storage, fleet_config, run_id=run_id, on_progress=on_progress, faults=faults
+                )
             console.print("waiting for the workers to land every message ...")
             wait_until_caught_up(broker, control_group, control, topics=list(CONTROL_TOPICS))
             wait_until_caught_up(broker, ingest_group, ingest)
@@ -94,9 +103,11 @@ def demo(
                 console.print(f"[red]{log_name} tail:[/]\n{_tail(storage.run_dir / log_name)}")
             raise
         finally:
+            stop_process(notifier)
             stop_process(control)
             stop_process(ingest)
 
+    publish_demo_forecasts(storage, fleet_file, console)
     console.rule("[bold]3. warehouse flow (load, dbt build)")
     build_warehouse(
         landing_dir=str(storage.landing_dir),

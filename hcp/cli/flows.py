@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hcp.cli.billing import run_billing
 from hcp.cli.context import storage_settings, use_local_prefect_home
 from hcp.cli.options import FleetOption, HomeOption
 from hcp.settings import FleetSettings, load_settings
@@ -14,6 +15,7 @@ console = Console()
 flows_app = typer.Typer(help="Run the Prefect flows.", no_args_is_help=True)
 run_app = typer.Typer(help="Run one flow now.", no_args_is_help=True)
 flows_app.add_typer(run_app, name="run")
+run_app.command("billing")(run_billing)
 
 
 @run_app.command("warehouse")

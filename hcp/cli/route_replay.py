@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hcp.cli.options import HomeOption
 from hcp.routing import RouterConfig
 from hcp.routing.replay import PolicySummary, RouteReplay, run_route_replay
 from hcp.routing.report import write_replay
+from hcp.routing.trace import ClassifyPods
 
 console = Console()
 Cell = Callable[[PolicySummary], str]
@@ -31,15 +33,31 @@ def route_replay(
     min_runtime_s: Annotated[
         float, typer.Option("--min-runtime-s", min=0, help="Run time before a job may be preempted, seconds.")
     ] = RouterConfig().min_runtime_s,
+    home: HomeOption = None,
 ) -> None:
-    """Replay pod arrivals, sizes and QoS classes on the trace's nodes: the router against FIFO first fit."""
+    """Replay pod arrivals, sizes and QoS classes on the trace's nodes: the router against FIFO first fit.
+
+    Pods with an empty `qos` are classified by the newest promoted workload classifier under the home's registry
+    (`hcp models train`); their decisions say the class was predicted.
+    """
     config = RouterConfig(min_runtime_s=min_runtime_s)
+    classify = _pod_classifier(home)
     with console.status("replaying the trace..."):
-        replay = run_route_replay(pods, nodes, config, every_nth_node)
+        replay = run_route_replay(pods, nodes, config, every_nth_node, classify)
     console.print(build_table(replay), width=max(console.width, 100))
     if out is not None:
         summary_path, decisions_path = write_replay(replay, config, out)
         console.print(f"wrote {summary_path} and {decisions_path}")
+
+
+def _pod_classifier(home: Path | None) -> ClassifyPods | None:
+    """The registered classifier as a `ClassifyPods` callable, or None when none is registered."""
+    from hcp.cli.context import storage_settings
+    from models.live import pod_classifier
+    from models.loading import load_classifier
+
+    loaded = load_classifier(storage_settings(home).home)
+    return pod_classifier(loaded[0]) if loaded else None
 
 
 def build_table(replay: RouteReplay) -> Table:

@@ -55,6 +55,7 @@ def simulate(
     bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """Run the simulators against the broker (start it first with `hcp broker`)."""
+    from simulators.faults import FaultSettings, scheduled_faults
     from simulators.runner import run_simulation
 
     sim = load_settings(
@@ -80,6 +81,7 @@ def simulate(
             fleet_from(fleet),
             run_id=run_id,
             on_progress=on_progress,
+            faults=scheduled_faults(load_settings(FaultSettings)),
         )
     console.print(f"sent {sum(summary.events_by_topic.values()):,} events; ledger: {summary.ledger_path}")
 

@@ -2,6 +2,7 @@
 
 from hcp.records.alerts import Alert, AlertStatus, Severity
 from hcp.records.base import SCHEMA_VERSION, Record
+from hcp.records.billing import MeteredUsage, UsageLine
 from hcp.records.control import CommandKind, ControlCommand, Decision, DecisionKind
 from hcp.records.deadletters import DeadLetter
 from hcp.records.devices import DeviceChange, DeviceKind, DeviceStatus
@@ -26,10 +27,12 @@ __all__ = [
     "DeviceStatus",
     "GpuReading",
     "GpuTelemetry",
+    "MeteredUsage",
     "PriceKind",
     "PriceTick",
     "QosClass",
     "Record",
     "Severity",
+    "UsageLine",
     "WorkloadRequest",
 ]

@@ -32,3 +32,9 @@ class WorkloadRequest(Record):
     qos_class: QosClass | None = Field(None, description="declared class; absent means: classify it")
     preemptible: bool = Field(description="may be paused to make room for higher-priority work")
     expected_duration_s: float = Field(gt=0, le=30 * 86400, description="expected run time, seconds")
+    cpu_milli: int | None = Field(
+        None, ge=0, le=10_000_000, description="CPU requested, milli-cores (optional; the workload classifier uses it)"
+    )
+    memory_mib: int | None = Field(
+        None, ge=0, le=100_000_000, description="memory requested, MiB (optional; the workload classifier uses it)"
+    )

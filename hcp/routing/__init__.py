@@ -1,5 +1,6 @@
 """The GPU job router (pure): a ten-level priority queue, best-fit placement, guarded preemption, SLA tracking."""
 
+from hcp.routing.classification import Classify, PredictedClass, ResolvedClass, resolve_class
 from hcp.routing.exceptions import RoutingError
 from hcp.routing.jobs import (
     DecisionKind,
@@ -13,13 +14,17 @@ from hcp.routing.jobs import (
 from hcp.routing.router import Router
 
 __all__ = [
+    "Classify",
     "DecisionKind",
     "Job",
     "Node",
     "PlacementPolicy",
+    "PredictedClass",
+    "ResolvedClass",
     "Router",
     "RouterConfig",
     "RouterDecision",
     "RoutingError",
     "job_from_request",
+    "resolve_class",
 ]

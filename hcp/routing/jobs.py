@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from hcp.exceptions import ConfigError
 from hcp.records.workloads import QosClass, WorkloadRequest
+from hcp.routing.classification import Classify, resolve_class
 from hcp.routing.exceptions import RoutingError
 
 MILLI_PER_GPU = 1000
@@ -33,6 +34,8 @@ class Job:
     preemptible: bool
     submitted_at: datetime
     expected_duration_s: float | None = None
+    class_note: str | None = None
+    """How the class was chosen when it was not declared (predicted, with its probability); None if declared."""
 
     def __post_init__(self) -> None:
         if not self.job_id:
@@ -63,18 +66,27 @@ class Job:
         return 0 if self.demand_milli < MILLI_PER_GPU else self.demand_milli // MILLI_PER_GPU
 
 
-def job_from_request(request: WorkloadRequest, submitted_at: datetime, default_qos: QosClass = QosClass.BE) -> Job:
-    """The router's job for a `workloads.requests` record; an unclassified request takes `default_qos`."""
+def job_from_request(
+    request: WorkloadRequest,
+    submitted_at: datetime,
+    default_qos: QosClass = QosClass.BE,
+    classify: Classify | None = None,
+    ls_confidence: float = 0.8,
+) -> Job:
+    """The router's job for a `workloads.requests` record. An unclassified request takes the class `classify`
+    predicts (see `hcp.routing.classification.resolve_class`), or `default_qos` without a classifier."""
+    resolved = resolve_class(request, classify, ls_confidence, default_qos)
     return Job(
         job_id=request.job_id,
         customer_id=request.customer_id,
         gpu_type=request.gpu_type,
         gpus=float(request.gpu_count),
         priority=request.priority,
-        qos_class=request.qos_class or default_qos,
-        preemptible=request.preemptible,
+        qos_class=resolved.qos_class,
+        preemptible=resolved.preemptible,
         submitted_at=submitted_at,
         expected_duration_s=request.expected_duration_s,
+        class_note=resolved.note,
     )
 
 

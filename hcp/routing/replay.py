@@ -17,7 +17,7 @@ from pathlib import Path
 from hcp.records.workloads import QosClass
 from hcp.routing.jobs import DecisionKind, Node, RouterConfig, RouterDecision
 from hcp.routing.router import Router
-from hcp.routing.trace import TRACE_EPOCH, TraceJob, read_trace_nodes, read_trace_pods
+from hcp.routing.trace import TRACE_EPOCH, ClassifyPods, TraceJob, read_trace_nodes, read_trace_pods
 
 _FINISH, _SUBMIT, _TICK = 0, 1, 2
 PERCENTILES = (50, 95, 99)
@@ -82,10 +82,15 @@ class RouteReplay:
 
 
 def run_route_replay(
-    pods: Path, nodes: Path, config: RouterConfig | None = None, every_nth_node: int = 1
+    pods: Path,
+    nodes: Path,
+    config: RouterConfig | None = None,
+    every_nth_node: int = 1,
+    classify: ClassifyPods | None = None,
 ) -> RouteReplay:
-    """Read the trace, replay it with `config` (default `RouterConfig()`) and with the FIFO baseline."""
-    trace = read_trace_pods(pods)
+    """Read the trace, replay it with `config` (default `RouterConfig()`) and with the FIFO baseline; pods
+    without a class take the one `classify` predicts."""
+    trace = read_trace_pods(pods, classify)
     node_list = read_trace_nodes(nodes, every_nth_node)
     return RouteReplay(
         pods_file=str(pods),

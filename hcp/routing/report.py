@@ -63,7 +63,7 @@ def decisions_frame(runs: tuple[PolicyRun, ...]) -> pl.DataFrame:
             d.gpus,
             d.node_id,
             d.queue_wait_s,
-            d.reason,
+            f"{d.reason}; {d.job.class_note}" if d.job.class_note else d.reason,
         )
         for run in runs
         for d in run.decisions

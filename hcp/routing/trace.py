@@ -11,6 +11,7 @@ Mapping of a pod to a job, as documented in docs/routing.md:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import polars as pl
 
 from hcp.exceptions import ConfigError
 from hcp.records.workloads import QosClass
+from hcp.routing.classification import PredictedClass
 from hcp.routing.exceptions import RoutingError
 from hcp.routing.jobs import MILLI_PER_GPU, Job, Node
 
@@ -28,6 +30,8 @@ POD_COLUMNS = ("name", "num_gpu", "gpu_milli", "gpu_spec", "qos", "creation_time
 NODE_COLUMNS = ("sn", "gpu", "model")
 QOS_PRIORITY: dict[QosClass, int] = {QosClass.GUARANTEED: 9, QosClass.LS: 7, QosClass.BURSTABLE: 4, QosClass.BE: 1}
 PREEMPTIBLE_QOS = frozenset({QosClass.BE, QosClass.BURSTABLE})
+ClassifyPods = Callable[[pl.DataFrame], Sequence[PredictedClass]]
+"""Predicts the class of each pod (row) of a frame with the pods file's columns (models.live.pod_classifier)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,16 @@ def read_trace_nodes(path: Path, every_nth: int = 1) -> list[Node]:
     return [Node(node_id=str(sn), gpu_type=str(model), gpus=int(gpus)) for sn, model, gpus in rows]
 
 
-def read_trace_pods(path: Path) -> TracePods:
-    """The pods file as jobs in arrival order (ties by name)."""
+def read_trace_pods(path: Path, classify: ClassifyPods | None = None) -> TracePods:
+    """The pods file as jobs in arrival order (ties by name). Pods with an empty `qos` take the class
+    `classify` predicts (their jobs carry a note saying so); without `classify` an empty `qos` is an error."""
     frame = _read_csv(path, "pods", POD_COLUMNS)
+    if classify is not None and frame["qos"].null_count():
+        frame = _with_predicted_classes(frame, classify)
     empty = [c for c in POD_COLUMNS if c not in ("gpu_spec", "scheduled_time") and frame[c].null_count()]
     if empty:
-        raise ConfigError(f"pods file {path} has empty cells in columns {empty}")
+        hint = "; pods without a qos need a trained classifier (hcp models train)" if "qos" in empty else ""
+        raise ConfigError(f"pods file {path} has empty cells in columns {empty}{hint}")
     try:
         frame = frame.with_columns(
             pl.col("num_gpu", "gpu_milli").cast(pl.Int64),
@@ -83,6 +91,21 @@ def read_trace_pods(path: Path) -> TracePods:
     except RoutingError as err:
         raise ConfigError(f"pods file {path}: {err}") from err
     return TracePods(jobs=jobs, pods_total=frame.height, cpu_only=frame.height - demanding.height)
+
+
+def _with_predicted_classes(frame: pl.DataFrame, classify: ClassifyPods) -> pl.DataFrame:
+    frame = frame.with_row_index("_row")
+    missing = frame.filter(pl.col("qos").is_null())
+    predicted = classify(missing)
+    notes = pl.DataFrame(
+        {
+            "_row": missing["_row"],
+            "_qos": [p.qos_class.value for p in predicted],
+            "class_note": [f"class {p.qos_class.value} predicted (p={p.probability:.2f})" for p in predicted],
+        }
+    )
+    joined = frame.join(notes, on="_row", how="left").sort("_row")
+    return joined.with_columns(pl.coalesce("qos", "_qos").alias("qos")).drop("_row", "_qos")
 
 
 def _trace_job(row: dict[str, object]) -> TraceJob:
@@ -105,6 +128,7 @@ def _trace_job(row: dict[str, object]) -> TraceJob:
         preemptible=qos in PREEMPTIBLE_QOS,
         submitted_at=TRACE_EPOCH + timedelta(seconds=created),
         expected_duration_s=run_s,
+        class_note=row.get("class_note"),  # type: ignore[arg-type]
     )
     return TraceJob(job=job, arrival_s=created, run_s=run_s)
 

@@ -137,8 +137,13 @@ def route_records(
         subject=job.job_id,
         interval_start=decision.at,
         action="rejected" if reason else decision.kind.value,
-        reason=reason or decision.reason,
+        reason=_with_class_note(reason or decision.reason, job.class_note),
         queue_wait_s=decision.queue_wait_s,
         command_id=command.command_id if command else None,
     )
     return record, command
+
+
+def _with_class_note(reason: str, note: str | None) -> str:
+    """A job whose class was not declared says how it was classified (predicted class and probability)."""
+    return f"{reason}; {note}" if note else reason

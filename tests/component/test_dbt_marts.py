@@ -78,9 +78,12 @@ def expected_site_hours(scenario: LandingScenario) -> dict[tuple[str, datetime],
     return hours
 
 
-def test_build_creates_the_three_mart_tables(built_warehouse):
-    [(marts,)] = query(built_warehouse, "select count(*) from information_schema.tables where table_schema = 'main'")
-    assert marts == 3
+def test_build_creates_a_table_for_every_mart_model(built_warehouse):
+    tables = {row[0] for row in query(built_warehouse, "select table_name from information_schema.tables "
+                                                        "where table_schema = 'main' and table_type = 'BASE TABLE'")}
+    models = {path.stem for path in (PROJECT_DIR / "models" / "marts").glob("*.sql")}
+    assert {"fct_site_energy_hourly", "fct_decisions", "dim_devices"} <= models
+    assert models <= tables
 
 
 def test_site_energy_hourly_matches_hand_computed_energy_cost_and_revenue(built_warehouse, landing_scenario):

@@ -9,6 +9,7 @@ import streams
 from hcp.fleet import load_fleet
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from hcp.topics import MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS, WORKLOAD_REQUESTS
+from streams.alerting.evaluation import WATCHED_TOPICS
 from streams.app import create_app
 from streams.topics import contract_topic
 from streams.worker import changelog_topics
@@ -30,7 +31,7 @@ def test_each_call_builds_a_new_app_with_every_agent_and_table(tmp_path):
     first, second = new_app(tmp_path), new_app(tmp_path)
     assert first is not second
     for app in (first, second):
-        assert set(app.agents) == {"land_messages", "track_fleet", "control_sites"}
+        assert set(app.agents) == {"land_messages", "track_fleet", "control_sites", "raise_alerts", "meter_gpu_usage"}
         assert set(app.tables) == {"devices", "site_control"}
     assert first.agents["land_messages"] is not second.agents["land_messages"]
 
@@ -53,6 +54,8 @@ def test_agents_subscribe_to_contract_topics(tmp_path):
         "land_messages": set(TOPICS),
         "track_fleet": {TELEMETRY_ASIC, TELEMETRY_GPU},
         "control_sites": {MARKET_PRICES, WORKLOAD_REQUESTS},
+        "raise_alerts": set(WATCHED_TOPICS),
+        "meter_gpu_usage": {TELEMETRY_GPU},
     }
     for name, spec in TOPICS.items():
         topic = contract_topic(app, name)

@@ -12,6 +12,7 @@ COMMANDS = [
     [], ["broker"], ["topics"], ["topics", "create"], ["topics", "list"], ["simulate"], ["worker"], ["flows"],
     ["flows", "run"], ["flows", "run", "warehouse"], ["demo"], ["sql"], ["ledger-check"], ["schemas"],
     ["schemas", "export"], ["backtest"], ["route-replay"],
+    ["dead-letters"], ["dead-letters", "list"], ["dead-letters", "replay"], ["supervise"],
 ]
 
 
