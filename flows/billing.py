@@ -23,7 +23,7 @@ from hcp.billing.lines import usd
 from hcp.billing.periods import BillingPeriod, is_over, month_of, period_from_id
 from hcp.billing.ratecards import load_rate_cards
 from hcp.billing.reconciliation import reconcile_usage
-from hcp.billing.render import print_pdf, render_invoice_html
+from hcp.billing.render import render_invoice_html, write_invoice_files
 from hcp.billing.settings import BillingSettings
 from hcp.settings import StorageSettings, WarehouseSettings, load_settings
 from warehouse.billing_reader import read_credit_events, read_invoices, read_latest_usage_hour, read_usage
@@ -142,11 +142,9 @@ def render_invoices(warehouse_path: str, period_id: str, rate_cards_file: str | 
             invoice, book.card_for(invoice.customer_id), settings.issuer_name, settings.issuer_address
         )
         html_file, pdf_file = out / f"{invoice.invoice_id}.html", out / f"{invoice.invoice_id}.pdf"
-        changed = not html_file.is_file() or html_file.read_text() != html
-        if changed:
-            html_file.write_text(html)
-        if settings.pdf and settings.chromium.is_file() and (changed or not pdf_file.is_file()):
-            print_pdf(html_file, pdf_file, settings.chromium, settings.pdf_timeout_s)
+        # write-then-rename, PDF before HTML: a crash leaves no torn or stale file (issue 6, fault 2i)
+        printable = settings.pdf and settings.chromium.is_file()
+        write_invoice_files(html, html_file, pdf_file if printable else None, settings.chromium, settings.pdf_timeout_s)
         written.append(
             {
                 "invoice_id": invoice.invoice_id,

@@ -114,3 +114,32 @@ def print_pdf(html_file: Path, pdf_file: Path, chromium: Path, timeout_s: float 
     if not pdf_file.is_file() or pdf_file.read_bytes()[:5] != b"%PDF-":
         raise BillingError(f"{chromium} did not write a PDF to {pdf_file}")
     return pdf_file
+
+
+def write_invoice_files(
+    html: str, html_file: Path, pdf_file: Path | None = None, chromium: Path | None = None, timeout_s: float = 60.0
+) -> bool:
+    """Write an invoice's HTML (and, given `pdf_file` and `chromium`, its PDF) so that a crash at any point leaves
+    the old files or the new ones, never a torn file; return whether the HTML changed.
+
+    Both are written to hidden staging files in the same folder and renamed into place, the PDF first and the
+    HTML last: an HTML file equal to `html` therefore proves its PDF is current, and a re-run redoes whatever a
+    crash left unfinished. Unchanged files are not touched. A crash by exception removes the staging files; one
+    by SIGKILL may leave a `.<name>.tmp.*` file, which the next write replaces.
+    """
+    changed = not html_file.is_file() or html_file.read_text(encoding="utf-8") != html
+    print_it = pdf_file is not None and chromium is not None and (changed or not pdf_file.is_file())
+    if not (changed or print_it):
+        return False
+    staged_html = html_file.with_name(f".{html_file.stem}.tmp.html")
+    staged_pdf = html_file.with_name(f".{html_file.stem}.tmp.pdf")
+    try:
+        staged_html.write_text(html, encoding="utf-8")
+        if print_it and pdf_file is not None and chromium is not None:
+            print_pdf(staged_html, staged_pdf, chromium, timeout_s)
+            staged_pdf.replace(pdf_file)
+        staged_html.replace(html_file)
+    finally:
+        staged_html.unlink(missing_ok=True)
+        staged_pdf.unlink(missing_ok=True)
+    return changed
