@@ -104,7 +104,7 @@ class Arithmetic:
         return rates(self.readings, time.process_time() - self.cpu, time.perf_counter() - self.wall)
 
     def take(self, topic: str, value: bytes) -> None:
-        poll = decode_telemetry(topic, value)
+        poll = decode_telemetry(topic, value, cache=None)  # no cross-loop reuse: each baseline decodes
         self.tracker.observe_ids(poll.site_id, DeviceKind.ASIC, poll.device_ids, poll.models, poll.event_time)
         self.tracker.expire(poll.site_id, poll.event_time)
         self.mwh[poll.site_id] += float(poll.numbers["power_w"].sum()) * poll.interval_s / 3.6e9

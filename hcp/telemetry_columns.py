@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from hcp.codec import MAX_MESSAGE_BYTES, decode_record
 from hcp.exceptions import RecordError
 from hcp.records import SCHEMA_VERSION, AsicReading, AsicTelemetry, GpuReading, GpuTelemetry
+from hcp.telemetry_cache import RECENT_COLUMNS, ColumnsCache
 from hcp.topics import TELEMETRY_ASIC, TELEMETRY_GPU
 
 # The one timestamp form the fast path parses itself (what every producer here writes); others fall back.
@@ -304,17 +305,25 @@ def _text(value: object) -> str | None:
     return value.value if isinstance(value, Enum) else value  # type: ignore[return-value]
 
 
-def decode_telemetry(topic: str, payload: bytes | None) -> TelemetryColumns:
+def decode_telemetry(
+    topic: str, payload: bytes | None, cache: ColumnsCache | None = RECENT_COLUMNS
+) -> TelemetryColumns:
     """Validate a telemetry message as its record class would and return it as columns.
 
     Raises `RecordError` (from `hcp.codec.decode_record`, same reason) for every message the record class rejects.
+    With `cache`, a payload another agent of this process decoded lately is not decoded again (shared columns:
+    do not modify them).
     """
-    columns = decode_fast(topic, payload)
-    if columns is not None:
-        return columns
-    record = decode_record(topic, payload)
-    assert isinstance(record, AsicTelemetry | GpuTelemetry), f"{topic} is not a telemetry topic"
-    return columns_from_record(record)
+    columns = cache.recall(topic, payload) if cache is not None else None
+    if columns is None:
+        columns = decode_fast(topic, payload)
+        if columns is None:
+            record = decode_record(topic, payload)
+            assert isinstance(record, AsicTelemetry | GpuTelemetry), f"{topic} is not a telemetry topic"
+            columns = columns_from_record(record)
+        if cache is not None and payload is not None:
+            cache.remember(topic, payload, columns)
+    return columns
 
 
 Verdict = tuple[str, datetime] | RecordError

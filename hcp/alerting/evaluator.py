@@ -10,12 +10,11 @@ from collections import deque
 from datetime import datetime
 
 from hcp.alerting.book import AlertBook, Condition
+from hcp.alerting.columns import asic_conditions_of_columns, gpu_conditions_of_columns
 from hcp.alerting.rules import (
-    asic_conditions,
     condition,
     deadletter_conditions,
     energy_price_conditions,
-    gpu_conditions,
     hashprice_conditions,
     lag_conditions,
     site_cap_conditions,
@@ -23,6 +22,7 @@ from hcp.alerting.rules import (
 from hcp.alerting.settings import AlertSettings
 from hcp.fleet import Fleet
 from hcp.records import Alert, AsicTelemetry, Decision, DecisionKind, GpuTelemetry, PriceKind, PriceTick
+from hcp.telemetry_columns import TelemetryColumns, columns_from_record
 
 JOB_DONE_KINDS = frozenset({DecisionKind.PLACEMENT, DecisionKind.REJECTION, DecisionKind.PREEMPTION})
 
@@ -75,18 +75,27 @@ class AlertEvaluator:
         self.deadletters = WindowRate()
 
     def on_asic(self, poll: AsicTelemetry) -> list[Alert]:
-        found = asic_conditions(poll.site_id, poll.readings, self.settings, self.book.is_open)
-        found += self._offline(poll.collector_id, poll.site_id, {r.device_id for r in poll.readings})
-        alerts = self.book.update(f"asic:{poll.collector_id}", found, poll.event_time)
-        return alerts + self._site_power(poll.site_id, poll.collector_id, sum(r.power_w for r in poll.readings),
-                                         poll.event_time)
+        return self.on_asic_columns(columns_from_record(poll))
 
     def on_gpu(self, poll: GpuTelemetry) -> list[Alert]:
-        found = gpu_conditions(poll.site_id, poll.readings, self.stuck_polls, self.settings, self.book.is_open)
-        found += self._offline(poll.collector_id, poll.site_id, {r.device_id for r in poll.readings})
-        alerts = self.book.update(f"gpu:{poll.collector_id}", found, poll.event_time)
-        return alerts + self._site_power(poll.site_id, poll.collector_id, sum(r.power_w for r in poll.readings),
-                                         poll.event_time)
+        return self.on_gpu_columns(columns_from_record(poll))
+
+    def on_asic_columns(self, poll: TelemetryColumns) -> list[Alert]:
+        """An ASIC poll (telemetry.asic as columns) through the ASIC, offline and site power rules."""
+        found = asic_conditions_of_columns(poll, self.settings, self.book.is_open)
+        return self._after_poll(f"asic:{poll.collector_id}", poll, found)
+
+    def on_gpu_columns(self, poll: TelemetryColumns) -> list[Alert]:
+        """A GPU poll (telemetry.gpu as columns) through the GPU, offline and site power rules."""
+        found = gpu_conditions_of_columns(poll, self.stuck_polls, self.settings, self.book.is_open)
+        return self._after_poll(f"gpu:{poll.collector_id}", poll, found)
+
+    def _after_poll(self, scope: str, poll: TelemetryColumns, found: list[Condition]) -> list[Alert]:
+        found += self._offline(poll.collector_id, poll.site_id, set(poll.device_ids))
+        alerts = self.book.update(scope, found, poll.event_time)
+        # Summed one by one in reading order, as over the records: the same float to the last bit.
+        power_w = sum(poll.numbers["power_w"].tolist())
+        return alerts + self._site_power(poll.site_id, poll.collector_id, power_w, poll.event_time)
 
     def on_price(self, tick: PriceTick) -> list[Alert]:
         if tick.kind is PriceKind.ENERGY_RT:

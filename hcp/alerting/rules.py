@@ -124,21 +124,30 @@ def gpu_conditions(
     """Overheat, ECC errors and stuck jobs of every GPU in one poll; `stuck_polls` counts consecutive stuck polls."""
     found: list[Condition] = []
     for r in readings:
-        where = {"site_id": site_id, "device_id": r.device_id}
-        if r.temp_c > s.gpu_temp_max_c - s.temp_hysteresis_c and r.temp_c > limit_for(
-            is_open, key_of("gpu_overheat", site_id, r.device_id), s.gpu_temp_max_c, s.temp_hysteresis_c
-        ):
-            found.append(condition("gpu_overheat", f"{r.device_id} at {r.temp_c:.0f} °C",
-                                   value=r.temp_c, threshold=s.gpu_temp_max_c, **where))
-        if r.ecc_errors > s.gpu_ecc_errors_max:
-            found.append(condition("gpu_ecc_errors", f"{r.device_id}: {r.ecc_errors} uncorrectable ECC error(s)",
-                                   value=r.ecc_errors, threshold=s.gpu_ecc_errors_max, **where))
         stuck = r.job_id is not None and r.utilisation_pct <= s.gpu_stuck_util_max_pct
         stuck_polls[r.device_id] = stuck_polls.get(r.device_id, 0) + 1 if stuck else 0
-        if stuck_polls[r.device_id] >= s.gpu_stuck_polls:
-            found.append(condition("gpu_stuck_job",
-                                   f"job {r.job_id} on {r.device_id} is stuck at {r.utilisation_pct:.0f}% utilisation",
-                                   value=r.utilisation_pct, threshold=s.gpu_stuck_util_max_pct, **where))
+        found += gpu_reading_conditions(site_id, r, stuck_polls[r.device_id], s, is_open)
+    return found
+
+
+def gpu_reading_conditions(
+    site_id: str, r: GpuReading, stuck_count: int, s: AlertSettings, is_open: Callable[[str], bool] = never_open
+) -> list[Condition]:
+    """One GPU's overheat, ECC errors and stuck job, given its consecutive stuck polls so far (this one included)."""
+    found: list[Condition] = []
+    where = {"site_id": site_id, "device_id": r.device_id}
+    if r.temp_c > s.gpu_temp_max_c - s.temp_hysteresis_c and r.temp_c > limit_for(
+        is_open, key_of("gpu_overheat", site_id, r.device_id), s.gpu_temp_max_c, s.temp_hysteresis_c
+    ):
+        found.append(condition("gpu_overheat", f"{r.device_id} at {r.temp_c:.0f} °C",
+                               value=r.temp_c, threshold=s.gpu_temp_max_c, **where))
+    if r.ecc_errors > s.gpu_ecc_errors_max:
+        found.append(condition("gpu_ecc_errors", f"{r.device_id}: {r.ecc_errors} uncorrectable ECC error(s)",
+                               value=r.ecc_errors, threshold=s.gpu_ecc_errors_max, **where))
+    if stuck_count >= s.gpu_stuck_polls:
+        found.append(condition("gpu_stuck_job",
+                               f"job {r.job_id} on {r.device_id} is stuck at {r.utilisation_pct:.0f}% utilisation",
+                               value=r.utilisation_pct, threshold=s.gpu_stuck_util_max_pct, **where))
     return found
 
 

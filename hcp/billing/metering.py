@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import polars as pl
 
 from hcp.records import GpuTelemetry, MeteredUsage, UsageLine
+from hcp.telemetry_columns import TelemetryColumns, columns_from_record
 
 USAGE_KEY: tuple[str, ...] = ("customer_id", "gpu_type", "priority", "site_id", "hour_start")
 """The grain of metered usage."""
@@ -63,6 +65,28 @@ def gpu_readings_frame(polls: Iterable[GpuTelemetry]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=READING_SCHEMA)
 
 
+def gpu_columns_frame(polls: Iterable[TelemetryColumns]) -> pl.DataFrame:
+    """`gpu_readings_frame` of telemetry.gpu polls decoded as columns: the same rows, in the same order."""
+    polls = list(polls)
+    if not polls:
+        return pl.DataFrame(schema=READING_SCHEMA)
+    sizes = [len(poll) for poll in polls]
+    priority = np.concatenate([poll.numbers["priority"].astype(np.float64) for poll in polls])
+    return pl.DataFrame(
+        {
+            "event_id": [poll.event_id for poll, n in zip(polls, sizes, strict=True) for _ in range(n)],
+            "event_time": [poll.event_time for poll, n in zip(polls, sizes, strict=True) for _ in range(n)],
+            "site_id": [poll.site_id for poll, n in zip(polls, sizes, strict=True) for _ in range(n)],
+            "interval_s": np.repeat([poll.interval_s for poll in polls], sizes),
+            "device_id": [d for poll in polls for d in poll.device_ids],
+            "gpu_type": [m for poll in polls for m in poll.models],
+            "job_id": [j for poll in polls for j in poll.texts["job_id"]],
+            "customer_id": [c for poll in polls for c in poll.texts["customer_id"]],
+            "priority": pl.Series(priority, nan_to_null=True),
+        },
+    ).cast(READING_SCHEMA)
+
+
 def meter_gpu_seconds(readings: pl.DataFrame, per_poll: bool = False) -> pl.DataFrame:
     """Billable GPU-seconds per `USAGE_KEY` from readings shaped like `READING_SCHEMA`, sorted by the key.
 
@@ -85,13 +109,17 @@ def meter_gpu_seconds(readings: pl.DataFrame, per_poll: bool = False) -> pl.Data
     )
 
 
-def metered_usage_records(polls: Sequence[tuple[GpuTelemetry, int, int]]) -> list[MeteredUsage]:
+def metered_usage_records(polls: Sequence[tuple[GpuTelemetry | TelemetryColumns, int, int]]) -> list[MeteredUsage]:
     """The stream meter's output for (poll, partition, offset) triples: one record per poll with billable usage,
-    `event_id` `meter:<poll event_id>`; a poll given twice yields one record."""
-    origin: dict[str, tuple[GpuTelemetry, int, int]] = {}
+    `event_id` `meter:<poll event_id>`; a poll given twice yields one record. A poll is a `GpuTelemetry` or
+    the same poll decoded as columns (`hcp.telemetry_columns`): the output is the same."""
+    origin: dict[str, tuple[GpuTelemetry | TelemetryColumns, int, int]] = {}
     for poll, partition, offset in polls:
         origin.setdefault(poll.event_id, (poll, partition, offset))
-    usage = meter_gpu_seconds(gpu_readings_frame(entry[0] for entry in origin.values()), per_poll=True)
+    frame = gpu_columns_frame(
+        poll if isinstance(poll, TelemetryColumns) else columns_from_record(poll) for poll, _, _ in origin.values()
+    )
+    usage = meter_gpu_seconds(frame, per_poll=True)
     records = []
     for (event_id,), rows in usage.group_by(["event_id"], maintain_order=True):
         poll, partition, offset = origin[str(event_id)]

@@ -7,6 +7,8 @@ the latest price of each kind; pipeline metrics from what the process consumed a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import add
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -20,6 +22,7 @@ from hcp.economics import (
 from hcp.fleet import Fleet
 from hcp.observability.lag import LagSnapshot
 from hcp.records import Alert, AlertStatus, AsicTelemetry, GpuTelemetry, PriceKind, PriceTick
+from hcp.telemetry_columns import TelemetryColumns, columns_from_record
 
 DECISION_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -92,26 +95,36 @@ class PlatformMetrics:
             self.power_cap.labels(site_id).set(s.power_cap_mw * 1e6)
 
     def observe_asic(self, poll: AsicTelemetry, offline: int) -> None:
+        self.observe_asic_columns(columns_from_record(poll), offline)
+
+    def observe_gpu(self, poll: GpuTelemetry, offline: int) -> None:
+        self.observe_gpu_columns(columns_from_record(poll), offline)
+
+    def observe_asic_columns(self, poll: TelemetryColumns, offline: int) -> None:
+        """A collector's ASIC poll (as columns); sums run in reading order, as a loop over the readings would."""
+        n = poll.numbers
         figures = CollectorFigures(poll.site_id, "asic", offline=offline)
-        for r in poll.readings:
-            figures.hashrate_th += r.hashrate_th
-            figures.power_w += r.power_w
-            figures.online += 1
-            figures.curtailed += r.power_state is PowerState.SLEEP
-            figures.temp_max_c = max(figures.temp_max_c, r.temp_chip_c)
-            figures.temp_sum_c += r.temp_chip_c
+        figures.hashrate_th = reduce(add, n["hashrate_th"].tolist(), 0.0)
+        figures.power_w = reduce(add, n["power_w"].tolist(), 0.0)
+        figures.online = len(poll)
+        figures.curtailed = poll.texts["power_state"].count(PowerState.SLEEP.value)
+        temps = n["temp_chip_c"].tolist()
+        figures.temp_max_c = max(figures.temp_max_c, *temps)
+        figures.temp_sum_c = reduce(add, temps, 0.0)
         self.collectors[poll.collector_id] = figures
         self._refresh_site(poll.site_id)
 
-    def observe_gpu(self, poll: GpuTelemetry, offline: int) -> None:
+    def observe_gpu_columns(self, poll: TelemetryColumns, offline: int) -> None:
+        """A collector's GPU poll (as columns); sums run in reading order, as a loop over the readings would."""
+        n = poll.numbers
         figures = CollectorFigures(poll.site_id, "gpu", offline=offline)
-        for r in poll.readings:
-            figures.power_w += r.power_w
-            figures.online += 1
-            figures.busy += r.job_id is not None
-            figures.utilisation_sum += r.utilisation_pct / 100.0
-            figures.temp_max_c = max(figures.temp_max_c, r.temp_c)
-            figures.temp_sum_c += r.temp_c
+        figures.power_w = reduce(add, n["power_w"].tolist(), 0.0)
+        figures.online = len(poll)
+        figures.busy = len(poll) - poll.texts["job_id"].count(None)
+        figures.utilisation_sum = reduce(add, (n["utilisation_pct"] / 100.0).tolist(), 0.0)
+        temps = n["temp_c"].tolist()
+        figures.temp_max_c = max(figures.temp_max_c, *temps)
+        figures.temp_sum_c = reduce(add, temps, 0.0)
         self.collectors[poll.collector_id] = figures
         self._refresh_site(poll.site_id)
 

@@ -41,7 +41,8 @@ def register_alerting(app: faust.App, fleet: Fleet, settings: AlertSettings, met
         """Apply the alert rules to every watched message; publish firing and resolved transitions."""
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             batch = [(e.message.topic, e.message.value) for e in events]
-            await publish_alerts(alerts_topic, await run_to_completion(evaluate_batch, state, batch))
+            origins = [(e.message.partition, e.message.offset) for e in events]
+            await publish_alerts(alerts_topic, await run_to_completion(evaluate_batch, state, batch, origins))
 
     async def check_pipeline() -> None:
         await publish_alerts(alerts_topic, evaluate_pipeline(state, time.time()))

@@ -12,10 +12,13 @@ from hcp.alerting import AlertEvaluator
 from hcp.codec import decode_record
 from hcp.exceptions import RecordError
 from hcp.observability import PlatformMetrics
-from hcp.records import Alert, AsicTelemetry, Decision, GpuTelemetry, PriceTick
+from hcp.records import Alert, Decision, PriceTick
+from hcp.telemetry_access import decode_telemetry_shared
+from hcp.telemetry_columns import TelemetryColumns
 from hcp.topics import DEAD_LETTERS, DECISIONS, MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU
 
-WATCHED_TOPICS = (TELEMETRY_ASIC, TELEMETRY_GPU, MARKET_PRICES, DECISIONS, DEAD_LETTERS)
+TELEMETRY_TOPICS = (TELEMETRY_ASIC, TELEMETRY_GPU)
+WATCHED_TOPICS = (*TELEMETRY_TOPICS, MARKET_PRICES, DECISIONS, DEAD_LETTERS)
 
 
 @dataclass
@@ -34,8 +37,14 @@ def offline_count(state: AlertingState, collector_id: str) -> int:
     return sum(1 for missed in state.evaluator.membership.missed.get(collector_id, {}).values() if missed)
 
 
-def evaluate_message(state: AlertingState, topic: str, value: bytes | None) -> list[Alert]:
-    """Feed one message to the rules and the metrics; return the alert transitions it causes."""
+def evaluate_message(
+    state: AlertingState, topic: str, value: bytes | None, origin: tuple[int, int] | None = None
+) -> list[Alert]:
+    """Feed one message to the rules and the metrics; return the alert transitions it causes.
+
+    Telemetry is decoded as columns (`hcp.telemetry_access.decode_telemetry_shared`, sharing verdicts with the
+    worker's other agents through `origin`, its (partition, offset)); other topics as their record class.
+    """
     metrics, evaluator = state.metrics, state.evaluator
     metrics.messages.labels(topic).inc()
     if topic == DEAD_LETTERS:
@@ -43,17 +52,13 @@ def evaluate_message(state: AlertingState, topic: str, value: bytes | None) -> l
         evaluator.deadletters.add(time.time(), 1)
         return []
     try:
+        if topic in TELEMETRY_TOPICS:
+            return evaluate_poll(state, decode_telemetry_shared(topic, value, origin))
         record = decode_record(topic, value)
     except RecordError:
         state.skipped += 1  # the landing agent dead-letters it
         return []
-    if isinstance(record, AsicTelemetry):
-        alerts = evaluator.on_asic(record)
-        metrics.observe_asic(record, offline_count(state, record.collector_id))
-    elif isinstance(record, GpuTelemetry):
-        alerts = evaluator.on_gpu(record)
-        metrics.observe_gpu(record, offline_count(state, record.collector_id))
-    elif isinstance(record, PriceTick):
+    if isinstance(record, PriceTick):
         alerts = evaluator.on_price(record)
         metrics.observe_price(record)
     elif isinstance(record, Decision):
@@ -63,10 +68,31 @@ def evaluate_message(state: AlertingState, topic: str, value: bytes | None) -> l
     return alerts
 
 
-def evaluate_batch(state: AlertingState, messages: Sequence[tuple[str, bytes | None]]) -> list[Alert]:
-    """A batch of (topic, value) in consumption order through `evaluate_message`."""
+def evaluate_poll(state: AlertingState, poll: TelemetryColumns) -> list[Alert]:
+    """A telemetry poll (as columns) through the device rules and the fleet metrics."""
+    if poll.topic == TELEMETRY_ASIC:
+        alerts = state.evaluator.on_asic_columns(poll)
+        state.metrics.observe_asic_columns(poll, offline_count(state, poll.collector_id))
+    else:
+        alerts = state.evaluator.on_gpu_columns(poll)
+        state.metrics.observe_gpu_columns(poll, offline_count(state, poll.collector_id))
+    return alerts
+
+
+def evaluate_batch(
+    state: AlertingState,
+    messages: Sequence[tuple[str, bytes | None]],
+    origins: Sequence[tuple[int, int]] | None = None,
+) -> list[Alert]:
+    """A batch of (topic, value) in consumption order through `evaluate_message`; `origins`: their
+    (partition, offset), when known, to share telemetry verdicts with the worker's other agents."""
+    where = origins if origins is not None else [None] * len(messages)
     with state.lock:
-        alerts = [alert for topic, value in messages for alert in evaluate_message(state, topic, value)]
+        alerts = [
+            alert
+            for (topic, value), origin in zip(messages, where, strict=True)
+            for alert in evaluate_message(state, topic, value, origin)
+        ]
         state.messages += len(messages)
         state.alerts += len(alerts)
         state.metrics.observe_alerts(alerts, state.evaluator.book.active)

@@ -1,9 +1,9 @@
 """The stream meter agent: every GPU telemetry poll metered with the billing core, published to `billing.usage`.
 
 The metering rule is `hcp.billing.metering` (the same function the tests and the reconciliation use); this
-module only decodes, calls it and sends. A poll that fails validation is skipped here (the landing agent sends
-it to the dead letters). A poll delivered twice is metered twice under the same event_id, and the warehouse
-keeps one copy, so redelivery never double-counts.
+module only decodes (as columns, `hcp.telemetry_columns`), calls it and sends. A poll that fails validation
+is skipped here (the landing agent sends it to the dead letters). A poll delivered twice is metered twice
+under the same event_id, and the warehouse keeps one copy, so redelivery never double-counts.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import faust
 
 from hcp.billing.metering import metered_usage_records
-from hcp.codec import decode_record
 from hcp.exceptions import RecordError
-from hcp.records import GpuTelemetry, MeteredUsage
+from hcp.records import MeteredUsage
+from hcp.telemetry_access import decode_telemetry_shared
+from hcp.telemetry_columns import TelemetryColumns
 from hcp.topics import BILLING_USAGE, TELEMETRY_GPU
 from streams.shielding import run_to_completion
 from streams.topics import contract_topic
@@ -40,16 +41,16 @@ class MeterCounters:
 
 
 def meter_polls(messages: Sequence[tuple[bytes | None, int, int]], counters: MeterCounters) -> list[MeteredUsage]:
-    """Decode (value, partition, offset) triples of telemetry.gpu and meter them; count undecodable ones."""
-    polls: list[tuple[GpuTelemetry, int, int]] = []
+    """Decode (value, partition, offset) triples of telemetry.gpu as columns and meter them; count undecodable
+    ones. Verdicts are shared with the worker's other agents (`hcp.telemetry_access.decode_telemetry_shared`)."""
+    polls: list[tuple[TelemetryColumns, int, int]] = []
     for value, partition, offset in messages:
         try:
-            record = decode_record(TELEMETRY_GPU, value)
+            poll = decode_telemetry_shared(TELEMETRY_GPU, value, (partition, offset))
         except RecordError:
             counters.skipped += 1
             continue
-        if isinstance(record, GpuTelemetry):
-            polls.append((record, partition, offset))
+        polls.append((poll, partition, offset))
     counters.polls += len(polls)
     return metered_usage_records(polls)
 
