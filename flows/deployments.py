@@ -11,7 +11,6 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,10 @@ class DeploymentSpec:
     parameters: dict[str, Any]
 
 
-def deployment_specs(storage: StorageSettings, fleet_file: Path | None = None, now: datetime | None = None) -> list[
-    DeploymentSpec
-]:
+def deployment_specs(storage: StorageSettings, fleet_file: Path | None = None) -> list[DeploymentSpec]:
     """Every scheduled deployment, its parameters pointing at `storage`'s home (absolute paths)."""
     home = storage.home.resolve()
     landing, warehouse = str(home / "landing"), str(home / "warehouse.duckdb")
-    month = (now or datetime.now(UTC)).strftime("%Y-%m")
     specs = [
         DeploymentSpec(
             "warehouse-hourly",
@@ -61,8 +57,8 @@ def deployment_specs(storage: StorageSettings, fleet_file: Path | None = None, n
             "billing-daily",
             "flows.billing:bill_customers",
             "30 1 * * *",
-            "Invoice every customer for the month (drafts until the month is over), reconcile the meters.",
-            {"period_id": month, "warehouse_path": warehouse, "billing_dir": str(home / "billing")},
+            "Invoice every customer for the month of the latest usage (drafts until it is over), reconcile the meters.",
+            {"warehouse_path": warehouse, "billing_dir": str(home / "billing")},
         ),
         DeploymentSpec(
             "report-daily",

@@ -189,6 +189,11 @@ def publish_forecasts(
     see them in `fct_capacity_plan_hourly` and `fct_price_forecast_hourly`."""
     fleet = load_fleet(Path(fleet_file) if fleet_file else None)
     nodes = sorted({site.node for site in fleet.sites})
+    if warehouse_path and Path(warehouse_path).is_file():
+        # Training on the warehouse's history: the data-quality gate first, as for billing (flows/quality.py).
+        from flows.quality import require_quality_gate
+
+        require_quality_gate(warehouse_path, landing_dir)
     demand_week = forecast_demand_week(home, warehouse_path, requests_file, seed, landing_dir)
     price_week = forecast_prices_week(home, prices_file, nodes, demand_week["first_hour"], seed)
     plan = plan_capacity(home, demand_week["path"], demand_week["source"], price_week["path"], fleet_file, hashprice)
