@@ -13,6 +13,7 @@ from hcp.observability import PlatformMetrics
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from streams.alerting.agents import register_alerting
 from streams.billing.agents import register_billing
+from streams.commits import keep_acked_offsets_unique
 from streams.fleet.agents import register_fleet
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
@@ -59,6 +60,7 @@ def create_app(
     tick; `all` runs everything in one process.
     """
     shorten_fetch_wait(worker.fetch_max_wait_ms)
+    keep_acked_offsets_unique()  # faust's commits stall on offsets acked twice (docs/commit-stalls.md)
     app = faust.App(
         worker.group_id,
         broker=broker_urls(broker),
