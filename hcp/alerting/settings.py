@@ -11,7 +11,7 @@ class AlertSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HCP_ALERT_", extra="ignore")
 
-    asic_chip_temp_max_c: float = Field(95.0, ge=40, le=150, description="ASIC hottest chip above this: overheat")
+    asic_chip_temp_max_c: float = Field(100.0, ge=40, le=150, description="ASIC hottest chip above this: overheat")
     temp_hysteresis_c: float = Field(
         3.0, ge=0, le=50, description="an open overheat alert resolves only this far below its limit (no flapping)"
     )

@@ -164,7 +164,9 @@ def test_pipeline_lag_and_deadletter_rate(evaluator) -> None:
 
 
 def test_an_open_overheat_alert_holds_until_the_chip_cools_past_the_hysteresis(evaluator) -> None:
-    assert rules_of(evaluator.on_asic(asic_poll(0, asic(temp_chip_c=96.0)))) == ["asic_overheat"]
-    assert evaluator.on_asic(asic_poll(1, asic(temp_chip_c=94.0))) == []  # within 3 °C of the limit: still open
-    assert rules_of(evaluator.on_asic(asic_poll(2, asic(temp_chip_c=91.0))), AlertStatus.RESOLVED) == ["asic_overheat"]
-    assert evaluator.on_asic(asic_poll(3, asic(temp_chip_c=94.0))) == []  # below the limit: no new incident
+    limit, band = AlertSettings().asic_chip_temp_max_c, AlertSettings().temp_hysteresis_c
+    assert rules_of(evaluator.on_asic(asic_poll(0, asic(temp_chip_c=limit + 1)))) == ["asic_overheat"]
+    assert evaluator.on_asic(asic_poll(1, asic(temp_chip_c=limit - band + 1))) == []  # within the band: still open
+    resolved = evaluator.on_asic(asic_poll(2, asic(temp_chip_c=limit - band - 1)))
+    assert rules_of(resolved, AlertStatus.RESOLVED) == ["asic_overheat"]
+    assert evaluator.on_asic(asic_poll(3, asic(temp_chip_c=limit - 1))) == []  # below the limit: no new incident
