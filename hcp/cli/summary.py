@@ -65,6 +65,12 @@ def print_demo_summary(
         "Query it: [bold]hcp sql \"select * from fct_site_energy_hourly limit 10\"[/] "
         f"(or duckdb.connect('{path}', read_only=True) in Python)"
     )
+    home = f" --home {storage.home}" if storage.home.resolve() != Path(".hcp").resolve() else ""
+    console.print(
+        f"Next: [bold]hcp flows run billing{home}[/] (invoices), [bold]hcp flows run report{home}[/] (daily report),"
+        f" [bold]hcp serve{home}[/] (Prefect UI with the scheduled flows), [bold]hcp status[/] (live view of a running"
+        " platform)"
+    )
     if not ledger.ok:
         console.print(
             f"[red]ledger check failed:[/] lost {ledger.lost_event_ids}, duplicated {ledger.duplicated_event_ids}"
