@@ -12,6 +12,9 @@ from rich.table import Table
 from hcp.broker import admin_client, ensure_topics, start_embedded_broker
 from hcp.cli.context import broker_settings, storage_settings
 from hcp.cli.options import BootstrapOption, HomeOption, PortOption
+from hcp.observability.endpoint import start_probe_endpoint
+from hcp.observability.settings import MetricsSettings
+from hcp.settings import load_settings
 from hcp.topics import TOPICS
 
 console = Console()
@@ -31,12 +34,16 @@ def run_broker(port: PortOption = None, home: HomeOption = None) -> None:
     with start_embedded_broker(settings, log_file=storage.run_dir / "broker.log") as broker:
         created = ensure_topics(settings)
         console.print(f"broker listening on [bold]{settings.servers}[/]; created {len(created)} topics")
+        health = start_probe_endpoint(settings, load_settings(MetricsSettings), "broker")
         try:
             while not stop.wait(0.5):
                 if broker.process.poll() is not None:
                     raise typer.Exit(broker.process.returncode or 1)
         except KeyboardInterrupt:
             pass
+        finally:
+            if health is not None:
+                health.stop()
     console.print("broker stopped")
 
 

@@ -12,6 +12,8 @@ from rich.console import Console
 from hcp.cli.context import broker_settings, fleet_from, storage_settings
 from hcp.cli.options import BootstrapOption, FleetOption, HomeOption, PortOption
 from hcp.cli.progress import simulation_progress
+from hcp.observability.endpoint import start_probe_endpoint
+from hcp.observability.settings import MetricsSettings
 from hcp.settings import SimulatorSettings, load_settings
 
 console = Console()
@@ -73,16 +75,22 @@ def simulate(
         jobs_per_hour=jobs_per_hour,
     )
     run_id = run_id or f"sim-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    with simulation_progress(console, sim) as on_progress:
-        summary = run_simulation(
-            sim,
-            broker_settings(port, bootstrap_servers),
-            storage_settings(home),
-            fleet_from(fleet),
-            run_id=run_id,
-            on_progress=on_progress,
-            faults=scheduled_faults(load_settings(FaultSettings)),
-        )
+    broker = broker_settings(port, bootstrap_servers)
+    health = start_probe_endpoint(broker, load_settings(MetricsSettings), "simulator")
+    try:
+        with simulation_progress(console, sim) as on_progress:
+            summary = run_simulation(
+                sim,
+                broker,
+                storage_settings(home),
+                fleet_from(fleet),
+                run_id=run_id,
+                on_progress=on_progress,
+                faults=scheduled_faults(load_settings(FaultSettings)),
+            )
+    finally:
+        if health is not None:
+            health.stop()
     console.print(f"sent {sum(summary.events_by_topic.values()):,} events; ledger: {summary.ledger_path}")
 
 

@@ -1,4 +1,5 @@
-"""Starting a process's metrics and health endpoint and its lag poller (workers and the notifier)."""
+"""Starting a process's metrics and health endpoint: with a lag poller (workers, the notifier) or with a broker
+probe only (the embedded broker's process, the simulators)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,38 @@ def start_observability(
         log.error("%s; running without a metrics endpoint", err)
         server = None
     return Observability(server, poller.start())
+
+
+def broker_reachable(broker: BrokerSettings, timeout_s: float = 3.0) -> Callable[[], tuple[bool, dict[str, object]]]:
+    """Readiness of a process that consumes no group: the broker answers a metadata request."""
+
+    def check() -> tuple[bool, dict[str, object]]:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        try:
+            topics = AdminClient(broker.librdkafka_config()).list_topics(timeout=timeout_s).topics
+        except KafkaException as err:
+            return False, {"reason": f"broker unreachable: {err}", "broker": broker.servers}
+        return True, {"reason": "ok", "broker": broker.servers, "topics": len(topics)}
+
+    return check
+
+
+def start_probe_endpoint(
+    broker: BrokerSettings, settings: MetricsSettings, role: str, registry: CollectorRegistry | None = None
+) -> HealthServer | None:
+    """Serve `/health/live`, `/health/ready` (broker reachable) and `/metrics` on the role's port, or log why
+    not (disabled, port taken) and return None: the process runs on either way."""
+    if not settings.enabled:
+        return None
+    token = settings.token.get_secret_value() if settings.token else None
+    try:
+        server = HealthServer(
+            registry or CollectorRegistry(), broker_reachable(broker), settings.host, settings.port_for(role), token
+        ).start()
+    except ObservabilityError as err:
+        log.error("%s; running without a health endpoint", err)
+        return None
+    log.info("health on http://%s:%d/health/ready", settings.host, server.port)
+    return server

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Each worker role serves on its own port: the base port plus this offset, so that an ingest and a control
 # worker on one host never collide. The notifier uses its own offset.
-ROLE_PORT_OFFSET = {"all": 0, "ingest": 0, "control": 1, "notifier": 2}
+ROLE_PORT_OFFSET = {"all": 0, "ingest": 0, "control": 1, "notifier": 2, "broker": 3, "simulator": 4}
 
 
 def is_loopback(host: str) -> bool:
@@ -29,7 +29,10 @@ class MetricsSettings(BaseSettings):
     enabled: bool = Field(True, description="serve metrics and health checks")
     host: str = Field("127.0.0.1", min_length=1, description="address to bind; a non-loopback one needs a token")
     port: int = Field(
-        9464, ge=1024, le=65000, description="base port: worker all/ingest +0, control +1, notifier +2"
+        9464,
+        ge=1024,
+        le=65000,
+        description="base port: worker all/ingest +0, control +1, notifier +2, broker +3, simulator +4",
     )
     token: SecretStr | None = Field(
         None, description="bearer token every request must present; required when host is not loopback"
@@ -50,5 +53,5 @@ class MetricsSettings(BaseSettings):
         return self
 
     def port_for(self, role: str) -> int:
-        """The port a process of `role` (all, ingest, control, notifier) listens on."""
+        """The port a process of `role` (all, ingest, control, notifier, broker, simulator) listens on."""
         return self.port + ROLE_PORT_OFFSET[role]
