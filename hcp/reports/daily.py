@@ -24,8 +24,18 @@ _CHARTS = {
     "margins": charts.margins_chart,
     "customers": charts.customers_chart,
 }
-_TABLE_ROWS = {"energy": 0, "utilisation": 0, "margins": 20, "customers": 10, "alerts": 50}
+_TABLE_ROWS = {"energy": 0, "utilisation": 0, "margins": 20, "customers": 10, "alerts": 30}
 _PREVIEW_ROWS = 24
+# Wide planning tables: the columns a reader needs, in the table and (summed per hour over sites) in the chart.
+_TABLE_COLUMNS = {
+    "capacity": ("site_id", "hour_start", "price_forecast_usd_mwh", "gpu_hours_forecast", "gpu_capacity",
+                 "recommended_gpu_mw", "recommended_asic_mw", "mining", "expected_margin_usd"),
+    "forecast": ("node", "hour_start", "price_usd_mwh", "forecast_origin", "model"),
+}
+_CHART_SERIES = {
+    "capacity": ("recommended_gpu_mw", "recommended_asic_mw"),
+    "forecast": ("price_usd_mwh",),
+}
 
 
 @dataclass(frozen=True)
@@ -113,14 +123,28 @@ def _render_section(section: Section) -> str:
             parts.append(f"<img alt='{html.escape(section.title)}' src='data:image/png;base64,{chart}'>")
         rows = _TABLE_ROWS.get(section.key, _PREVIEW_ROWS)
         if rows:
-            parts.append(_table(section.frame.head(rows)))
+            parts.append(_table(_columns(section.frame, _TABLE_COLUMNS.get(section.key)).head(rows)))
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def _chart(section: Section) -> str | None:
     builder = _CHARTS.get(section.key)
-    return builder(section.frame) if builder else charts.series_chart(section.frame)
+    if builder:
+        return builder(section.frame)
+    series = [c for c in _CHART_SERIES.get(section.key, ()) if c in section.frame.columns]
+    if series and "hour_start" in section.frame.columns:
+        # one line per series: summed over sites (the plan) or averaged over nodes (the forecast) per hour
+        how = pl.sum if section.key == "capacity" else pl.mean
+        hourly = section.frame.group_by("hour_start").agg(*(how(c) for c in series))
+        return charts.series_chart(hourly)
+    return charts.series_chart(section.frame)
+
+
+def _columns(frame: pl.DataFrame, wanted: tuple[str, ...] | None) -> pl.DataFrame:
+    """`frame` cut to the `wanted` columns it has (all of them when none are named or none exist)."""
+    present = [c for c in wanted or () if c in frame.columns]
+    return frame.select(present) if present else frame
 
 
 def _table(frame: pl.DataFrame) -> str:
