@@ -37,6 +37,16 @@ def _report(name: str, passed: bool, reason: str, version: str) -> None:
         _logger().warning("%s %s NOT promoted (worse than its baseline): %s", name, version, reason)
 
 
+def _register_verdict(
+    home: str, name: str, files: dict[str, str], metadata: dict[str, Any], metrics: Any, passed: bool, reason: str
+) -> dict[str, Any]:
+    """Register the model with its metadata, metrics and gate verdict; log the verdict; return the flow summary."""
+    record = {**metadata, "metrics": metrics, "passed_gate": passed, "gate": reason}
+    version = register_model(Path(home), name, files, record)
+    _report(name, passed, reason, version.version)
+    return {"model": name, "version": version.version, "passed_gate": passed, "gate": reason, "metrics": metrics}
+
+
 @task
 def train_classifier_task(
     pods_file: str, home: str, seed: int, params: dict | None = None, min_accuracy: float = 0.97
@@ -46,8 +56,8 @@ def train_classifier_task(
     evaluation = classifier.evaluate_classifier(pods, seed, params)
     passed, reason = classifier.classifier_gate(evaluation, min_accuracy)
     created = pods["creation_time"]
-    version = register_model(
-        Path(home),
+    return _register_verdict(
+        home,
         CLASSIFIER,
         {"model.txt": evaluation.model.to_text()},
         {
@@ -64,19 +74,11 @@ def train_classifier_task(
                 "creation_time_max_s": float(created.max()),
                 "split": "stratified random, 20 % held back",
             },
-            "metrics": evaluation.table,
-            "passed_gate": passed,
-            "gate": reason,
         },
+        evaluation.table,
+        passed,
+        reason,
     )
-    _report(CLASSIFIER, passed, reason, version.version)
-    return {
-        "model": CLASSIFIER,
-        "version": version.version,
-        "passed_gate": passed,
-        "gate": reason,
-        "metrics": evaluation.table,
-    }
 
 
 @task
@@ -86,8 +88,8 @@ def train_demand_task(requests_file: str, home: str, seed: int, params: dict | N
     evaluation = demand.evaluate_demand(hourly, seed, params)
     passed, reason = demand.demand_gate(evaluation)
     fitted = {target: demand.train_demand(hourly, seed, params, target) for target in demand.TARGETS}
-    version = register_model(
-        Path(home),
+    return _register_verdict(
+        home,
         DEMAND,
         {f"{target}.json": model.to_json() for target, model in fitted.items()},
         {
@@ -101,19 +103,11 @@ def train_demand_task(requests_file: str, home: str, seed: int, params: dict | N
                 "evaluation_train_end": evaluation.train_end.isoformat(),
                 "held_back_hours": evaluation.test_hours,
             },
-            "metrics": evaluation.table,
-            "passed_gate": passed,
-            "gate": reason,
         },
+        evaluation.table,
+        passed,
+        reason,
     )
-    _report(DEMAND, passed, reason, version.version)
-    return {
-        "model": DEMAND,
-        "version": version.version,
-        "passed_gate": passed,
-        "gate": reason,
-        "metrics": evaluation.table,
-    }
 
 
 @task
@@ -128,8 +122,8 @@ def train_prices_task(
     evaluation = prices.evaluate_prices(history, seed, start, params=params)
     passed, reason = prices.price_gate(evaluation)
     final = prices.train_price_model(history, seed, params)
-    version = register_model(
-        Path(home),
+    return _register_verdict(
+        home,
         PRICES,
         {"model.txt": final.to_text()},
         {
@@ -145,19 +139,11 @@ def train_prices_task(
                 "holdout_end": evaluation.holdout_end.isoformat(),
                 "evaluation_train_days": evaluation.train_days,
             },
-            "metrics": evaluation.table,
-            "passed_gate": passed,
-            "gate": reason,
         },
+        evaluation.table,
+        passed,
+        reason,
     )
-    _report(PRICES, passed, reason, version.version)
-    return {
-        "model": PRICES,
-        "version": version.version,
-        "passed_gate": passed,
-        "gate": reason,
-        "metrics": evaluation.table,
-    }
 
 
 @flow(name="train-classifier")
