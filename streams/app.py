@@ -15,6 +15,7 @@ from streams.alerting.agents import register_alerting
 from streams.billing.agents import register_billing
 from streams.commits import keep_acked_offsets_unique
 from streams.fleet.agents import register_fleet
+from streams.iteration import use_pure_python_iteration
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
 from streams.transport import shorten_fetch_wait
@@ -61,6 +62,7 @@ def create_app(
     """
     shorten_fetch_wait(worker.fetch_max_wait_ms)
     keep_acked_offsets_unique()  # faust's commits stall on offsets acked twice (docs/commit-stalls.md)
+    use_pure_python_iteration()  # faust's compiled iterator stalled ingest at start-up (streams/iteration.py)
     app = faust.App(
         worker.group_id,
         broker=broker_urls(broker),
