@@ -33,14 +33,23 @@ def route_replay(
     min_runtime_s: Annotated[
         float, typer.Option("--min-runtime-s", min=0, help="Run time before a job may be preempted, seconds.")
     ] = RouterConfig().min_runtime_s,
+    reservations: Annotated[
+        bool,
+        typer.Option(
+            "--reservations/--no-reservations",
+            help="Hold GPUs for the highest-priority job past its SLA so backfill cannot starve it (off by default: "
+            "on the Alibaba trace it shortens wide Burstable waits but delays narrow LS pods; docs/routing.md).",
+        ),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Replay pod arrivals, sizes and QoS classes on the trace's nodes: the router against FIFO first fit.
+    """Replay pod arrivals, sizes and QoS classes on the trace's nodes: the router (with reservations if
+    --reservations) against FIFO first fit.
 
     Pods with an empty `qos` are classified by the newest promoted workload classifier under the home's registry
     (`hcp models train`); their decisions say the class was predicted.
     """
-    config = RouterConfig(min_runtime_s=min_runtime_s)
+    config = RouterConfig(min_runtime_s=min_runtime_s, reservations_enabled=reservations)
     classify = _pod_classifier(home)
     with console.status("replaying the trace..."):
         replay = run_route_replay(pods, nodes, config, every_nth_node, classify)
@@ -90,6 +99,7 @@ _ROWS: list[tuple[str, Cell]] = [
     ("GPU allocation (time-averaged)", lambda s: f"{s.allocation_ratio:.2%}"),
     ("peak GPU allocation", lambda s: f"{s.peak_allocation_ratio:.2%} of {s.capacity_gpus:,.0f} GPUs"),
     ("preemptions (jobs preempted)", lambda s: f"{s.preemptions:,} ({s.jobs_preempted:,})"),
+    ("reservations (honoured)", lambda s: f"{s.reservations:,} ({s.reservations_honoured:,})"),
     ("SLA breaches LS/G/Burst/BE", lambda s: "/".join(str(s.sla_breaches[q]) for q in _CLASSES)),
     *[_wait(q, f) for q in ("LS", "BE") for f in ("p50_s", "p95_s", "p99_s", "max_s")],
     ("replay time (s)", lambda s: f"{s.wall_s:.2f}"),

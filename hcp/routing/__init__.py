@@ -1,4 +1,5 @@
-"""The GPU job router (pure): a ten-level priority queue, best-fit placement, guarded preemption, SLA tracking."""
+"""The GPU job router (pure): a ten-level priority queue, best-fit placement, guarded preemption, SLA tracking and
+reservations for jobs backfill would starve."""
 
 from hcp.routing.classification import Classify, PredictedClass, ResolvedClass, resolve_class
 from hcp.routing.exceptions import RoutingError

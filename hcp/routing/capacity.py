@@ -12,6 +12,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from hcp.routing.exceptions import RoutingError
 from hcp.routing.jobs import MILLI_PER_GPU, Node, PlacementPolicy
 
 
@@ -71,6 +72,8 @@ class Capacity:
             heapq.heappush(pool.full_heaps[node.gpus], index)
         self.total_milli = sum(n.gpus for n in self.nodes) * MILLI_PER_GPU
         self.allocated_milli = 0
+        self.held: dict[tuple[int, int], int] = {}
+        """(node, GPU) -> free milli-GPUs held for a reservation: hidden from `find`, not counted as allocated."""
 
     def types_for(self, gpu_type: str | None) -> list[str]:
         """The pool names a job of `gpu_type` may use (all of them for None)."""
@@ -94,16 +97,38 @@ class Capacity:
         return None if best is None else best[1]
 
     def take(self, slots: Slots) -> None:
-        """Mark `slots` as used."""
+        """Mark `slots` as used (none of its GPUs may be held)."""
         for gpu in slots.gpus:
+            if (slots.node, gpu) in self.held:
+                raise RoutingError(f"GPU {gpu} of {self.nodes[slots.node].node_id} is held for a reservation")
+            if self.free[slots.node][gpu] < slots.milli:
+                raise RoutingError(f"GPU {gpu} of {self.nodes[slots.node].node_id} has no room for {slots.milli}")
             self._set_free(slots.node, gpu, self.free[slots.node][gpu] - slots.milli)
         self.allocated_milli += slots.milli * len(slots.gpus)
 
     def give_back(self, slots: Slots) -> None:
-        """Mark `slots` as free again."""
+        """Mark `slots` as free again (room freed on a held GPU stays held)."""
         for gpu in slots.gpus:
-            self._set_free(slots.node, gpu, self.free[slots.node][gpu] + slots.milli)
+            key = (slots.node, gpu)
+            if key in self.held:
+                self.held[key] += slots.milli
+            else:
+                self._set_free(slots.node, gpu, self.free[slots.node][gpu] + slots.milli)
         self.allocated_milli -= slots.milli * len(slots.gpus)
+
+    def hold(self, node: int, gpu: int) -> None:
+        """Hide a GPU's free room (and any room freed on it later) from placements until `unhold`."""
+        if (node, gpu) not in self.held:
+            self.held[(node, gpu)] = self.free[node][gpu]
+            self._set_free(node, gpu, 0)
+
+    def unhold(self, node: int, gpu: int) -> None:
+        """Make a held GPU's room placeable again."""
+        self._set_free(node, gpu, self.held.pop((node, gpu)))
+
+    def room(self, node: int, gpu: int) -> int:
+        """Free milli-GPUs of a GPU, held or not."""
+        return self.free[node][gpu] + self.held.get((node, gpu), 0)
 
     def _find_whole(self, pool: _TypePool, whole: int, policy: PlacementPolicy) -> tuple[tuple[int, ...], Slots] | None:
         best: tuple[tuple[int, ...], int] | None = None

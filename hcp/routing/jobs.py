@@ -126,6 +126,10 @@ class RouterConfig:
     - `placement`: best fit (tightest node, limits fragmentation) or first fit (lowest node).
     - `use_priorities`: False puts every job in one FIFO level (the baseline).
     - `preemption_enabled`: False never preempts (the baseline).
+    - `reservations_enabled`: True holds GPUs for the highest-priority, oldest job that has waited
+      `reserve_after_s` (default: its class's SLA) so that backfill cannot starve it (docs/routing.md).
+    - `reserve_after_s`: queue wait per class after which a job may get a reservation; None uses `sla_s`.
+    - `max_reservations`: how many reservations (each on its own node) may hold at once.
     """
 
     sla_s: Mapping[QosClass, float] = field(default_factory=_default_sla_s)
@@ -134,6 +138,9 @@ class RouterConfig:
     placement: PlacementPolicy = PlacementPolicy.BEST_FIT
     use_priorities: bool = True
     preemption_enabled: bool = True
+    reservations_enabled: bool = False
+    reserve_after_s: Mapping[QosClass, float] | None = None
+    max_reservations: int = 1
 
     def __post_init__(self) -> None:
         missing = [q.value for q in QosClass if q not in self.sla_s]
@@ -146,6 +153,20 @@ class RouterConfig:
             raise ConfigError(f"router min_runtime_s must be >= 0, got {self.min_runtime_s}")
         if not 0 <= self.ls_protected_priority < PRIORITY_LEVELS:
             raise ConfigError(f"router ls_protected_priority must be 0..9, got {self.ls_protected_priority}")
+        if self.reserve_after_s is not None:
+            missing = [q.value for q in QosClass if q not in self.reserve_after_s]
+            negative = {q.value: s for q, s in self.reserve_after_s.items() if not s >= 0}
+            if missing or negative:
+                raise ConfigError(
+                    f"router reserve_after_s needs every class, each >= 0 s; lacks {missing}, bad {negative}"
+                )
+        if not 1 <= self.max_reservations <= 64:
+            raise ConfigError(f"router max_reservations must be 1..64, got {self.max_reservations}")
+
+    def reserve_after(self, qos_class: QosClass) -> float:
+        """Queue wait after which a job of `qos_class` may get a reservation, seconds."""
+        after = self.sla_s if self.reserve_after_s is None else self.reserve_after_s
+        return after[qos_class]
 
     @classmethod
     def fifo_baseline(cls) -> RouterConfig:
@@ -161,6 +182,12 @@ class DecisionKind(StrEnum):
     PREEMPTED = "preempted"
     REJECTED = "rejected"
     SLA_BREACH = "sla_breach"
+    RESERVED = "reserved"
+    """GPUs of one node are held for a queued job that waited too long (backfill may not take them)."""
+    RESERVATION_HONOURED = "reservation_honoured"
+    """The job started on its reserved node; the hold ends."""
+    RESERVATION_RELEASED = "reservation_released"
+    """The hold ended without the job starting there (it started elsewhere or was withdrawn)."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from hcp.routing.jobs import MILLI_PER_GPU, Job, RouterConfig
 
 @dataclass(frozen=True)
 class RunningJob:
-    """A job on a node since `started_at` (its latest start)."""
+    """A job on a node since `started_at` (its latest start), expected to end at `expected_end` (None: unknown)."""
 
     job: Job
     slots: Slots
     started_at: datetime
+    expected_end: datetime | None = None
 
 
 @dataclass(frozen=True)

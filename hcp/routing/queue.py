@@ -61,6 +61,15 @@ class JobQueue:
         heapq.heapify(heads)
         return heads
 
+    def members(self, level: int, key: DemandKey) -> list[tuple[int, str]]:
+        """(seq, job_id) of every queued job of a group, in queue order."""
+        group = self._groups[level].get(key, [])
+        return sorted((seq, job_id) for seq, token, job_id in group if self._valid(job_id, token))
+
+    def _valid(self, job_id: str, token: int) -> bool:
+        entry = self._entries.get(job_id)
+        return entry is not None and entry.token == token
+
     def head(self, level: int, key: DemandKey) -> tuple[int, str] | None:
         """(seq, job_id) of the first valid job of a group, or None (and the empty group is dropped)."""
         group = self._groups[level].get(key)

@@ -57,6 +57,10 @@ class PolicySummary:
     allocation_ratio: float
     peak_allocation_ratio: float
     wall_s: float
+    reservations: int = 0
+    """Reservations made (0 when the policy makes none)."""
+    reservations_honoured: int = 0
+    """Reservations whose job started on the reserved node (the rest were released: superseded or started elsewhere)."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ def _summarise(
     ls_ids = [tj.job.job_id for tj in jobs if tj.job.qos_class is QosClass.LS]
     ls_no_wait = sum(1 for job_id in ls_ids if tally.first_wait.get(job_id) == 0.0)
     preempted = [d.job.job_id for d in tally.decisions if d.kind is DecisionKind.PREEMPTED]
+    reserved = sum(d.kind is DecisionKind.RESERVED for d in tally.decisions)
+    honoured = sum(d.kind is DecisionKind.RESERVATION_HONOURED for d in tally.decisions)
     breaches = {q.value: 0 for q in QosClass}
     for d in tally.decisions:
         if d.kind is DecisionKind.SLA_BREACH:
@@ -243,6 +249,8 @@ def _summarise(
         allocation_ratio=tally.allocated_gpu_s / capacity_gpu_s if capacity_gpu_s else 0.0,
         peak_allocation_ratio=tally.peak_gpus / capacity_gpus,
         wall_s=wall_s,
+        reservations=reserved,
+        reservations_honoured=honoured,
     )
 
 

@@ -1,4 +1,5 @@
-"""The GPU job router: a ten-level priority queue, best-fit placement and guarded preemption, in event time.
+"""The GPU job router: a ten-level priority queue, best-fit placement, guarded preemption and reservations for
+starving jobs (see `hcp.routing.reserving`), in event time.
 
 Every call takes the event time explicitly and returns the decisions it made, so the same router serves a live
 agent (wall-clock time) and a replay (trace time). Times must not go backwards.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from hcp.exceptions import ConfigError
@@ -18,6 +19,13 @@ from hcp.routing.jobs import DecisionKind as Kind
 from hcp.routing.jobs import Job, Node, RouterConfig, RouterDecision
 from hcp.routing.preemption import PreemptionPlan, RunningJob, is_protected, plan_preemption
 from hcp.routing.queue import JobQueue
+from hcp.routing.reservation import (
+    Reservation,
+    ReservationBook,
+    check_bookings,
+    expected_end,
+)
+from hcp.routing.reserving import ReservationSteps
 
 
 @dataclass
@@ -28,7 +36,7 @@ class _Waiting:
     breached: bool = False
 
 
-class Router:
+class Router(ReservationSteps):
     """Places jobs on nodes; see docs/routing.md for the rules."""
 
     def __init__(self, nodes: Sequence[Node], config: RouterConfig | None = None) -> None:
@@ -49,6 +57,7 @@ class Router:
         self._sla_heap: list[tuple[datetime, int, str]] = []
         self._eligible_heap: list[tuple[datetime, int, str, datetime]] = []
         self._now: datetime | None = None
+        self._reservations = ReservationBook()
 
     @property
     def capacity_gpus(self) -> float:
@@ -69,6 +78,19 @@ class Router:
     def placement_of(self, job_id: str) -> RunningJob | None:
         """Where a job runs now, or None."""
         return self._running.get(job_id)
+
+    def running_jobs(self) -> list[RunningJob]:
+        """Every running job with its GPUs."""
+        return list(self._running.values())
+
+    def reservations(self) -> list[Reservation]:
+        """The reservations holding now (copies), oldest first."""
+        return [replace(r) for r in self._reservations.by_job.values()]
+
+    def audit(self) -> None:
+        """Raise RoutingError if the books disagree: a GPU booked beyond its capacity, free or held room that does
+        not add up, or a hold that belongs to no reservation of a queued job."""
+        check_bookings(self._capacity, self._running.values(), self._reservations.by_job.values(), self._waiting)
 
     def submit(self, job: Job, now: datetime) -> list[RouterDecision]:
         """Accept a job: reject it if it can never fit, else start it now or queue it."""
@@ -94,13 +116,17 @@ class Router:
     def finish(self, job_id: str, now: datetime) -> list[RouterDecision]:
         """A running job ended (its room goes to the queue) or a queued job was withdrawn."""
         self._advance(now)
+        self._reservations.ran_s.pop(job_id, None)
         if job_id in self._running:
             self._release(job_id)
             return self._schedule(now)
         if job_id in self._waiting:
             self._queue.remove(job_id)
-            del self._waiting[job_id]
-            return []
+            job = self._waiting.pop(job_id).job
+            self._reservations.overdue.pop(job_id, None)
+            if job_id not in self._reservations.by_job:
+                return []
+            return [self._end_reservation(job, now, None), *self._schedule(now)]
         raise RoutingError(f"finish of unknown job {job_id!r}: neither running nor queued")
 
     def tick(self, now: datetime) -> list[RouterDecision]:
@@ -125,6 +151,8 @@ class Router:
             while heap and (self._now is None or heap[0][0] <= self._now or self._eligible_stale(heap[0])):
                 heapq.heappop(heap)
             times += [heap[0][0]] if heap else []
+        due = self._reservations.next_due(self._queue_key) if self.config.reservations_enabled else None
+        times += [due] if due is not None else []
         return min(times, default=None)
 
     def _advance(self, now: datetime) -> None:
@@ -136,13 +164,32 @@ class Router:
 
     def _enqueue(self, job: Job, now: datetime) -> None:
         self._stints += 1
-        level = job.priority if self.config.use_priorities else 0
-        self._queue.push(job.job_id, level, (job.gpu_type, job.demand_milli), self._seqs[job.job_id])
+        self._queue.push(job.job_id, self._level(job), (job.gpu_type, job.demand_milli), self._seqs[job.job_id])
         self._waiting[job.job_id] = _Waiting(job, now, self._stints)
         deadline = now + timedelta(seconds=self.config.sla_s[job.qos_class])
         heapq.heappush(self._sla_heap, (deadline, self._stints, job.job_id))
+        if self.config.reservations_enabled:
+            after = now + timedelta(seconds=self.config.reserve_after(job.qos_class))
+            heapq.heappush(self._reservations.due, (after, self._stints, job.job_id))
 
     def _schedule(self, now: datetime) -> list[RouterDecision]:
+        """Start reserved jobs whose GPUs have room, then what can start; then reserve for overdue jobs that still
+        wait, and go round again when that made a reservation (it may start at once by preemption on its node)."""
+        decisions: list[RouterDecision] = []
+        reserved: set[str] = set()
+        again = True
+        while again:  # ends: each round needs a job reserved for the first time in this call
+            decisions += self._serve_reservations(now) if self._reservations.by_job else []
+            decisions += self._start_queued(now)
+            made = self._reserve(now) if self.config.reservations_enabled else []
+            decisions += made
+            fresh = {d.job.job_id for d in made if d.kind is Kind.RESERVED} - reserved
+            reserved |= fresh
+            held = [self._reservations.by_job.get(job_id) for job_id in fresh]
+            again = any(h is not None and h.expected_start is not None and h.expected_start <= now for h in held)
+        return decisions
+
+    def _start_queued(self, now: datetime) -> list[RouterDecision]:
         """Start what can start, level by level, FIFO within a level; repeat while preemption requeues work."""
         decisions: list[RouterDecision] = []
         preempted = True
@@ -157,6 +204,8 @@ class Router:
                         continue
                     started = self._try_start(self._waiting[head[1]], now)
                     if started is None:
+                        if self._reservations.by_job:
+                            decisions += self._backfill_group(level, key, head[1], now)
                         continue
                     decisions += started
                     preempted = preempted or any(d.kind is Kind.PREEMPTED for d in started)
@@ -172,6 +221,13 @@ class Router:
         slots = self._capacity.find(job.demand_milli, types, policy)
         decisions: list[RouterDecision] = []
         reason = f"{policy.value}"
+        if slots is None and self._reservations.by_job:
+            within = self._slots_in_reservation(job, types, now)
+            if within is not None:
+                slots, held, why = within
+                started = self._start(waiting, slots, now, f"{reason} {why}")
+                self._hold(held, now)
+                return started
         if slots is None:
             plan = self._plan(job, types, now)
             if plan is None:
@@ -183,10 +239,16 @@ class Router:
             reason = f"{policy.value} after preempting {len(plan.victims)} job(s)"
         return decisions + self._start(waiting, slots, now, reason)
 
-    def _plan(self, job: Job, types: list[str], now: datetime) -> PreemptionPlan | None:
+    def _plan(self, job: Job, types: list[str], now: datetime, node: int | None = None) -> PreemptionPlan | None:
+        """The cheapest preemption that starts `job` now: on `node` only, or on any node without a reservation."""
         if not self.config.preemption_enabled:
             return None
-        running_on = {n: list(self._on_node[n].values()) for t in types for n in self._preemptible_on[t]}
+        if node is not None:
+            nodes = [node] if node in self._preemptible_on[self._capacity.nodes[node].gpu_type] else []
+        else:
+            reserved = self._reservations.nodes
+            nodes = [n for t in types for n in self._preemptible_on[t] if n not in reserved]
+        running_on = {n: list(self._on_node[n].values()) for n in nodes}
         return plan_preemption(job, now, self.config, self._capacity, running_on) if running_on else None
 
     def _start(self, waiting: _Waiting, slots: Slots, now: datetime, reason: str) -> list[RouterDecision]:
@@ -198,7 +260,7 @@ class Router:
         self._queue.remove(job.job_id)
         del self._waiting[job.job_id]
         self._capacity.take(slots)
-        running = RunningJob(job, slots, now)
+        running = RunningJob(job, slots, now, expected_end(job, now, self._reservations.ran_s.get(job.job_id, 0.0)))
         self._running[job.job_id] = running
         self._on_node[slots.node][job.job_id] = running
         if self._preemptible(job):
@@ -211,10 +273,15 @@ class Router:
         gpus = [str(g) for g in slots.gpus]
         text = f"{reason}: {job.gpus:g} {node.gpu_type} GPU on {node.node_id} (GPU {','.join(gpus)})"
         decisions.append(RouterDecision(Kind.PLACED, now, job, text, node.node_id, job.gpus, wait))
+        self._reservations.overdue.pop(job.job_id, None)
+        if job.job_id in self._reservations.by_job:
+            decisions.append(self._end_reservation(job, now, slots.node))
         return decisions
 
     def _preempt(self, victim: RunningJob, job: Job, now: datetime) -> RouterDecision:
         ran = (now - victim.started_at).total_seconds()
+        ran_s = self._reservations.ran_s
+        ran_s[victim.job.job_id] = ran_s.get(victim.job.job_id, 0.0) + ran
         node_id = self._capacity.nodes[victim.slots.node].node_id
         self._release(victim.job.job_id)
         self._enqueue(victim.job, now)
@@ -247,8 +314,10 @@ class Router:
         reason = f"no {label} node has {job.gpus:g} free GPU"
         if self.config.preemption_enabled:
             reason += f" and no lower-priority preemptible job has run {self.config.min_runtime_s:.0f}s"
-        level = job.priority if self.config.use_priorities else 0
-        return f"{reason}; waits at level {level}"
+        return f"{reason}; waits at level {self._level(job)}"
+
+    def _level(self, job: Job) -> int:
+        return job.priority if self.config.use_priorities else 0
 
     def _preemptible(self, job: Job) -> bool:
         return self.config.preemption_enabled and job.preemptible and not is_protected(job, self.config)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from hcp.cli import route_replay
 from hcp.exceptions import ConfigError
 from hcp.records.workloads import QosClass
-from hcp.routing import DecisionKind
-from hcp.routing.replay import run_route_replay
+from hcp.routing import DecisionKind, RouterConfig
+from hcp.routing.replay import replay_jobs, run_route_replay
 from hcp.routing.trace import read_trace_nodes, read_trace_pods
 
 POD_HEADER = (
@@ -132,3 +132,32 @@ def test_shared_trace_replays_consistently(shared_data_dir, every_nth_node):
         assert not [d for d in preempted if d.job.qos_class is QosClass.LS or not d.job.preemptible]
     assert router.summary.ls_share_without_wait >= baseline.summary.ls_share_without_wait
     assert baseline.summary.preemptions == 0
+
+
+def test_command_reserves_only_when_asked(contended, tmp_path):
+    app = typer.Typer()
+    route_replay.register(app)
+    app.command("noop")(lambda: None)
+    pods, nodes = contended
+    for flag, enabled in (([], False), (["--reservations"], True)):
+        out = tmp_path / f"out-{enabled}"
+        args = ["route-replay", "--pods", str(pods), "--nodes", str(nodes), "--out", str(out), *flag]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["router_config"]["reservations_enabled"] is enabled
+        assert summary["router"]["reservations"] == 0  # the LS pod preempts at once: nobody waits past its SLA
+
+
+def test_shared_trace_with_reservations_keeps_the_books_exact(shared_data_dir):
+    traces = shared_data_dir / "traces"
+    trace = read_trace_pods(traces / "alibaba_gpu_v2023_pods.csv")
+    nodes = read_trace_nodes(traces / "alibaba_gpu_v2023_nodes.csv", every_nth=200)
+    run = replay_jobs(trace.jobs, nodes, RouterConfig(reservations_enabled=True), "router")
+    s, decisions = run.summary, run.decisions
+    assert s.unfinished == 0 and s.rejected == 0 and s.finished == s.jobs
+    assert s.allocated_gpu_s == pytest.approx(sum(tj.job.gpus * tj.run_s for tj in trace.jobs), rel=1e-9)
+    released = sum(d.kind is DecisionKind.RESERVATION_RELEASED for d in decisions)
+    assert s.reservations > 0 and s.reservations == s.reservations_honoured + released
+    preempted = [d for d in decisions if d.kind is DecisionKind.PREEMPTED]
+    assert not [d for d in preempted if d.job.qos_class is QosClass.LS or not d.job.preemptible]
