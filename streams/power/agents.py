@@ -6,9 +6,16 @@ check the site's power, and an interval decision needs the routers' GPU demand. 
 controller for the whole fleet and must run in one worker process (the app runs one worker; scaling out would
 repartition both topics by site first).
 
-Restart: the prices, the policy state and the mixes in force live in the one-partition `site_control` table,
-written only on change, and are read back before the first event. The routers are rebuilt empty: jobs running
-when the worker stopped are not known to the new routers (a documented limitation of this version).
+Restart (SIGTERM or SIGKILL): the prices, the policy states, the mixes in force, each site's interval market and
+each site's jobs (router snapshot: running jobs on their GPUs, the queue by priority and arrival, the clock) live
+in the one-partition `site_control` table, written after each message only where they changed, and are read back
+before the first event. The same table keeps, per source partition, the offset of the last message handled,
+written after that message's records were delivered and its changes written: a message redelivered after a crash
+(offset not yet committed) at or below it is skipped, so it places no job twice. The table's changelog is one
+partition written by one producer in order, so whatever a crash keeps of it is a prefix: if the offset of a
+message was kept, so were its changes. A crash between a message's first change and its offset replays the
+message on part of its changes; the controller then skips a request whose job it already knows. See
+docs/reliability.md ("The site controller across a restart").
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from streams.topics import contract_topic, contract_topics
 log = logging.getLogger(__name__)
 
 CONTROL_TABLE_PARTITION = 0
+HANDLED_PREFIX = "handled:"
+"""Table keys `handled:<topic>:<partition>`: offset of the last message of that partition handled."""
 
 
 @dataclass
@@ -43,6 +52,8 @@ class ControlState:
     controller: SiteController
     restored: bool = False
     messages: int = 0
+    redelivered: int = 0
+    """Messages skipped because their offset was handled before the worker (re)started."""
     skipped: int = 0
     decisions: int = 0
     commands: int = 0
@@ -88,30 +99,42 @@ async def handle_event(
     A message the controller fails on is not skipped silently: it goes to `deadletters` with the error (replay
     it with `hcp dead-letters replay` after the fix) and the agent carries on with the next one.
     """
+    message = event.message
     if not state.restored:
-        state.controller.restore(list(table.data.items()))
+        state.controller.restore([(k, v) for k, v in table.data.items() if not k.startswith(HANDLED_PREFIX)])
         state.restored = True
+        log.info("site control restored: %s", state.controller.describe_jobs())
+    handled_key = f"{HANDLED_PREFIX}{message.topic}:{message.partition}"
+    handled = table.data.get(handled_key)
+    if handled is not None and message.offset <= handled:
+        state.redelivered += 1
+        return
     state.messages += 1
     try:
-        output = compute_output(state, event.message.topic, event.message.value)
+        output = compute_output(state, message.topic, message.value)
     except Exception as err:  # a bug or an unforeseen input must not stop the agent
         state.errors.append(f"{type(err).__name__}: {err}")
-        log.exception("site control failed on %s offset %s", event.message.topic, event.message.offset)
+        log.exception("site control failed on %s offset %s", message.topic, message.offset)
         if deadletters is not None:
             await dead_letter_failure(deadletters, event, err)
-        return
-    if output is None:
-        return
-    await send_records(commands, output.commands)
-    await send_records(decisions, output.decisions)
-    for key, value in output.changes:
+        output = None
+    if output is not None:
+        await send_records(commands, output.commands)
+        await send_records(decisions, output.decisions)
+        write_changes(table, output.changes)
+        state.decisions += len(output.decisions)
+        state.commands += len(output.commands)
+        if state.on_decided is not None and output.decisions and message.timestamp:
+            state.on_decided(time.time() - message.timestamp, len(output.decisions))
+    write_changes(table, [(handled_key, message.offset)])  # last: its presence proves the changes above
+
+
+def write_changes(table: faust.Table, changes: Sequence[tuple[str, object]]) -> None:
+    """Set the entries and send them to the changelog, in order."""
+    for key, value in changes:
         # One partition whatever topic the event came from (the two source topics differ in partitions).
         table.data[key] = value
         table.send_changelog(CONTROL_TABLE_PARTITION, key, value)
-    state.decisions += len(output.decisions)
-    state.commands += len(output.commands)
-    if state.on_decided is not None and output.decisions and event.message.timestamp:
-        state.on_decided(time.time() - event.message.timestamp, len(output.decisions))
 
 
 async def dead_letter_failure(deadletters: faust.TopicT, event: faust.EventT, err: Exception) -> None:
@@ -138,7 +161,8 @@ def register_power(app: faust.App, fleet: Fleet, model_home: Path | None = None)
     commands = contract_topic(app, CONTROL_COMMANDS)
     deadletters = contract_topic(app, DEAD_LETTERS)
     table = json_table(
-        app, "site_control", 1, "prices, policy state and ASIC mix in force per site x model; written on change"
+        app, "site_control", 1,
+        "prices, policy state, ASIC mix per site x model, jobs per site, offsets handled; written on change"
     )
     classify, ls_confidence = None, 0.8
     if model_home is not None:

@@ -9,11 +9,17 @@ taken off the cap). Price response is the policy's; the split under the cap is t
 Jobs: a request goes to the site with the most free GPUs of its type, if one has enough, else to the site with
 the shortest queue (fleet order breaks ties). Every router decision becomes a Decision (and a place_job or
 preempt_job command). Before a placement is sent, the site must be able to power it: ASICs move down (never up)
-to the allocator's split to make room, and a job that still cannot be powered is taken back and rejected.
+to the allocator's split to make room, and a job that still cannot be powered is taken back and rejected. A
+request for a job that already runs or waits at a site (a redelivery) decides nothing.
+
+Restart: every output's `changes` hold what changed (prices, policy states, mixes, each site's last interval
+market and, when its router booked something, the site's whole job state `router:<site>`); `restore` reads them
+back, so a restored controller decides the rest of a sequence as one that never stopped.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -34,11 +40,13 @@ from hcp.economics import ASIC_MODELS, PowerState
 from hcp.fleet import Fleet, Site
 from hcp.policy import DEFAULT_POLICY, CurtailmentPolicy, PolicyState, estimate_price, step
 from hcp.records import ControlCommand, Decision, PriceKind, PriceTick, WorkloadRequest
-from hcp.routing import Classify, Job, RouterConfig, RouterDecision, job_from_request
+from hcp.routing import Classify, Job, RouterConfig, RouterDecision, RoutingError, job_from_request
 from hcp.routing import DecisionKind as RouteKind
 from streams.power.jobs import SiteJobs
 from streams.power.market import DEFAULT_GPU_RATE_USD, Changes, MarketMemory
 from streams.power.records import MixNumbers, mix_mw, power_mix_records, route_records
+
+log = logging.getLogger(__name__)
 
 Mix = dict[PowerState, int]
 CAP_SLACK_MW = 1e-9
@@ -79,6 +87,7 @@ class SiteController:
     ) -> None:
         self.fleet = fleet
         self.policy = policy
+        self.router_config = router_config
         self.classify = classify
         """Predicts the class of requests that declare none (None: they are routed as best effort)."""
         self.ls_confidence = ls_confidence
@@ -87,16 +96,27 @@ class SiteController:
         self.mixes: dict[tuple[str, str], Mix] = {}
         self.site_markets: dict[str, Market] = {}
         self.jobs: dict[str, SiteJobs] = {}
+        self.duplicates = 0
+        """Requests skipped because their job already ran or waited at a site."""
+        self.restore_errors: list[str] = []
         for site in fleet.sites:
             site_jobs = SiteJobs.for_site(site, router_config)
             if site_jobs is not None:
                 self.jobs[site.site_id] = site_jobs
 
     def restore(self, entries: Iterable[tuple[str, Any]]) -> None:
-        """Read back the table entries written from earlier outputs' `changes` (after a restart)."""
+        """Read back the table entries written from earlier outputs' `changes` (after a restart).
+
+        A site whose job state no longer fits the fleet (its GPUs changed) starts with an empty router: the error
+        is logged and kept in `restore_errors`.
+        """
         for key, value in entries:
             kind, _, rest = key.partition(":")
-            if kind == "policy":
+            if kind == "router":
+                self._restore_jobs(rest, value)
+            elif kind == "site_market":
+                self.site_markets[rest] = Market(float(value[0]), float(value[1]))
+            elif kind == "policy":
                 site_id, _, model = rest.partition(":")
                 self.policy_states[(site_id, model)] = PolicyState(**value)
             elif kind == "mix":
@@ -104,6 +124,22 @@ class SiteController:
                 self.mixes[(site_id, model)] = {PowerState(s): int(n) for s, n in value.items()}
             else:
                 self.market.restore(key, value)
+
+    def describe_jobs(self) -> str:
+        """`west-1 3 running 1 queued, ...`: what the routers hold (logged after a restore)."""
+        return ", ".join(
+            f"{site_id} {len(jobs.running)} running {len(jobs.queued)} queued" for site_id, jobs in self.jobs.items()
+        )
+
+    def _restore_jobs(self, site_id: str, snapshot: dict[str, Any]) -> None:
+        site = next((site for site in self.fleet.sites if site.site_id == site_id), None)
+        try:
+            if site is None:
+                raise RoutingError(f"site {site_id} is not in the fleet any more")
+            self.jobs[site_id] = SiteJobs.restore(site, snapshot, self.router_config)
+        except (RoutingError, KeyError, TypeError, ValueError) as err:
+            self.restore_errors.append(f"{site_id}: {err}")
+            log.error("router of site %s starts empty: its saved jobs cannot be restored: %s", site_id, err)
 
     def on_price(self, tick: PriceTick) -> ControlOutput:
         """Remember the price, let job time pass, and on a real-time energy price decide its sites' next interval.
@@ -118,19 +154,28 @@ class SiteController:
             for site in self.fleet.sites:
                 if site.node == tick.node:
                     self._decide_interval(site, tick, out)
+        self._snapshot_jobs(out)
         return out
 
     def on_request(self, request: WorkloadRequest, event_time: datetime) -> ControlOutput:
         """Route a submitted job to a site and carry out what its router decides."""
         out = ControlOutput()
         self.advance(event_time, out)
-        jobs = self._site_for(request.gpu_type, request.gpu_count)
-        if jobs is None:
-            return out
-        now = jobs.now(event_time)
-        job = job_from_request(request, now, classify=self.classify, ls_confidence=self.ls_confidence)
-        self._route(jobs, jobs.router.submit(job, now), out)
+        if any(site_jobs.knows(request.job_id) for site_jobs in self.jobs.values()):
+            self.duplicates += 1
+        elif (jobs := self._site_for(request.gpu_type, request.gpu_count)) is not None:
+            now = jobs.now(event_time)
+            job = job_from_request(request, now, classify=self.classify, ls_confidence=self.ls_confidence)
+            self._route(jobs, jobs.router.submit(job, now), out)
+        self._snapshot_jobs(out)
         return out
+
+    def _snapshot_jobs(self, out: ControlOutput) -> None:
+        """Add the job state of every site whose router booked something to the output's changes."""
+        for site_id, jobs in self.jobs.items():
+            if jobs.changed:
+                out.changes.append((f"router:{site_id}", jobs.snapshot()))
+                jobs.changed = False
 
     def advance(self, moment: datetime, out: ControlOutput) -> None:
         """End the jobs whose time is up by `moment` and let each router report SLA breaches and preempt."""
@@ -223,7 +268,9 @@ class SiteController:
                 self.policy_states[(site.site_id, model)] = new_state
                 out.changes.append((f"policy:{site.site_id}:{model}", asdict(new_state)))
         market = Market(estimate, hashprice)
-        self.site_markets[site.site_id] = market
+        if self.site_markets.get(site.site_id) != market:
+            self.site_markets[site.site_id] = market
+            out.changes.append((f"site_market:{site.site_id}", [estimate, hashprice]))
         try:
             counts = self._allocate(site, market).asic_counts()
         except AllocationError as err:
