@@ -3,6 +3,11 @@
 Whatever was landed but not committed is delivered again after the restart and skipped by offset; whatever was
 consumed but not landed was not committed and is delivered again. The ledger must find nothing lost and nothing
 twice. Short form: one seed, two kills; `HCP_FAULT_RUNS=20` runs twenty seeds.
+
+The kills start once the stream meter has billed usage (usage is flowing), and the end of the run is when every
+produced event has landed, not when the group's committed offsets reach the end: those were seen to stop short
+after a restart with everything landed (docs/commit-stalls.md, tested by `test_poison_commits.py`); whether
+they caught up is reported as a figure.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
 from hcp.landing import iter_landing_files
 from hcp.ledger import check_ledger, read_ledger
 from hcp.processes import stop_process, wait_until_caught_up, wait_until_group_stable
 from hcp.reconciliation import check_billed_usage
 from hcp.settings import SimulatorSettings
+from hcp.topics import BILLING_USAGE
 from simulators.runner import run_simulation
 
 from .conftest import fault_runs, report_figures, show_log_on_failure, start_worker
@@ -39,6 +46,28 @@ def seconds_until_landing_resumes(root: Path, since: float, timeout: float = 120
     raise AssertionError(f"nothing landed within {timeout:.0f} s of the restart")
 
 
+def wait_until_usage_is_billed(root: Path, timeout: float = 120.0) -> None:
+    """Return once the stream meter's first billed usage has landed: GPU usage is flowing through the worker."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if next(iter_landing_files(root, BILLING_USAGE), None) is not None:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no billed usage landed within {timeout:.0f} s: the kills would not interrupt usage")
+
+
+def wait_until_every_event_landed(ledger_path: Path, root: Path, timeout: float = 180.0) -> None:
+    """Return once every event of the ledger has landed (raise with the ledger check if not within `timeout`)."""
+    started = time.monotonic()
+    while True:
+        report = check_ledger(read_ledger(ledger_path), root)
+        if report.lost == 0:
+            return
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{report.lost} events not landed {timeout:.0f} s after the flow: {report.by_topic}")
+        time.sleep(2.0)
+
+
 @pytest.mark.parametrize("seed", range(1, fault_runs(1) + 1))
 def test_sigkilled_worker_loses_and_duplicates_nothing(fault_platform, seed):
     platform = fault_platform
@@ -53,7 +82,9 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(fault_platform, seed):
     )
     publisher.start()
     recoveries = []
+    commits_caught_up = False
     try:
+        wait_until_usage_is_billed(platform.storage.landing_dir)
         for kill in range(1, KILLS + 1):
             time.sleep(rng.uniform(0.5, 6.0))
             worker.kill()
@@ -63,7 +94,12 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(fault_platform, seed):
             recoveries.append(seconds_until_landing_resumes(platform.storage.landing_dir, killed))
         publisher.join(timeout=300)
         assert "summary" in result, "the simulation did not finish"
-        wait_until_caught_up(platform.broker, "hcp", worker, timeout=180)
+        wait_until_every_event_landed(result["summary"].ledger_path, platform.storage.landing_dir)
+        try:
+            wait_until_caught_up(platform.broker, "hcp", worker, timeout=20)
+            commits_caught_up = True
+        except BrokerError:
+            pass  # a known commit stall (docs/commit-stalls.md): reported below, not what this test asserts
     except BaseException:
         show_log_on_failure(platform, f"worker-{KILLS}")
         raise
@@ -82,6 +118,7 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(fault_platform, seed):
         duplicated=report.duplicated,
         altered=report.altered,
         kill_to_landing_again_s=[round(r, 1) for r in recoveries],
+        commits_caught_up=commits_caught_up,
         gpu_polls_with_usage=billed.polls_with_usage,
         gpu_seconds_expected=round(billed.expected_gpu_seconds, 3),
         gpu_seconds_billed=round(billed.billed_gpu_seconds, 3),
