@@ -1,6 +1,7 @@
 """Benchmark: telemetry readings per CPU-second through the real ingest worker, against bare client loops.
 
-Run: `python -m bench.throughput [--polls 5] [--fleet bench/large_fleet.yaml] [--out results.json]`.
+Run: `python -m bench.throughput [--polls 5] [--fleet bench/large_fleet.yaml] [--readings-per-message 2000]
+[--paced] [--out results.json]`.
 
 It starts the embedded broker and an ingest worker (`hcp worker --role ingest`: the landing agent, which
 validates every message and lands it as Parquet, and the fleet agent, which tracks every device), produces
@@ -13,6 +14,12 @@ waits until the worker has committed them all. The worker's CPU seconds over tha
   arithmetic: `decode_telemetry` (the same validation), the same `FleetTracker` update, and the site's energy;
 - the ratio of the worker's rate to each (the issue's target: at least 25 % of the bare aiokafka loop).
 
+Two wall-clock figures for the one worker: `readings_per_s` while it drains the measured polls sent all at once
+(its ceiling when it has the CPU to itself), and with `--paced` the polls sent one per second, as the fleet
+sends them, with the share of one core the worker used meanwhile (`busy`) and how long after the last poll it
+had committed everything (`catch_up_s`): it kept up when that is about faust's 2.8 s commit interval or less.
+`--readings-per-message` sets every site's collector size (readings per telemetry message) for the run.
+
 Each figure is for one process on one core; this machine's other load moves them, the ratios less so.
 """
 
@@ -21,8 +28,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -30,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition as AioTopicPartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
@@ -63,8 +73,24 @@ def build_messages(fleet_file: Path, polls: int, interval_s: float = 1.0) -> lis
     return messages
 
 
-def produce(broker: BrokerSettings, topic: str, messages: list[tuple[bytes, bytes, int]]) -> dict[int, int]:
-    """Send every message keyed by site; return the last offset written per partition."""
+def fleet_with_collector_size(fleet_file: Path, readings_per_message: int, folder: Path) -> Path:
+    """A copy of the fleet file whose every site polls its devices in collectors of `readings_per_message`."""
+    raw = yaml.safe_load(fleet_file.read_text())
+    for site in raw["sites"]:
+        site["collector_size"] = readings_per_message
+    copy = folder / f"{fleet_file.stem}-{readings_per_message}-per-message.yaml"
+    copy.write_text(yaml.safe_dump(raw, sort_keys=False))
+    load_fleet(copy)  # validated as the worker will
+    return copy
+
+
+def produce(
+    broker: BrokerSettings, topic: str, messages: list[tuple[bytes, bytes, int]], per_second: int | None = None
+) -> dict[int, int]:
+    """Send every message keyed by site; return the last offset written per partition.
+
+    With `per_second`, the messages go in groups of that many, one group a second (one poll of the fleet each).
+    """
     last: dict[int, int] = {}
 
     def delivered(err: object, message: object) -> None:
@@ -75,7 +101,11 @@ def produce(broker: BrokerSettings, topic: str, messages: list[tuple[bytes, byte
         broker.librdkafka_config()
         | {"linger.ms": 5, "enable.idempotence": True, "message.max.bytes": 8_000_000, "compression.type": "lz4"}
     )
-    for key, value, _ in messages:
+    started = time.monotonic()
+    for i, (key, value, _) in enumerate(messages):
+        if per_second and i and i % per_second == 0:
+            producer.flush(1.0)
+            time.sleep(max(0.0, started + i // per_second - time.monotonic()))
         while True:
             try:
                 producer.produce(topic, key=key, value=value, on_delivery=delivered)
@@ -182,19 +212,58 @@ def wait_until_committed(
         consumer.close()
 
 
+def sustain(
+    broker: BrokerSettings,
+    group: str,
+    pid: int,
+    messages: list[tuple[bytes, bytes, int]],
+    per_poll: int,
+    timeout: float,
+) -> dict[str, float] | None:
+    """The messages sent one poll a second (as the fleet reports), or None without messages: the offered rate,
+    the share of one core the worker used until it had committed them all (`busy`), and the seconds from the
+    last poll sent to the last offset committed (`catch_up_s`; faust commits every 2.8 s)."""
+    if not messages:
+        return None
+    cpu_before, started = cpu_seconds(pid), time.monotonic()
+    last = produce(broker, TELEMETRY_ASIC, messages, per_second=per_poll)
+    produced = time.monotonic()
+    done = wait_until_committed(broker, group, TELEMETRY_ASIC, last, timeout)
+    cpu_s = cpu_seconds(pid) - cpu_before
+    readings = sum(count for _, _, count in messages)
+    return {
+        "offered_readings_per_s": round(readings / (len(messages) / per_poll)),
+        "send_s": round(produced - started, 2),
+        "catch_up_s": round(done - produced, 2),
+        "busy": round(cpu_s / (done - started), 2),
+        "readings_per_cpu_s": round(readings / max(cpu_s, 1e-9)),
+    }
+
+
 def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """Sample the worker with py-spy (collapsed stacks, for a flame graph or a grep) until it is stopped."""
-    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "50", "--output", str(out)]
+    py_spy = Path(sys.executable).with_name("py-spy")  # installed in the venv, which may not be on PATH
+    command = [str(py_spy) if py_spy.exists() else "py-spy", "record", "--pid", str(pid), "--gil"]
+    command += ["--format", "raw", "--rate", "50", "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
-def measure(fleet_file: Path, polls: int, timeout: float = 900.0, profile: Path | None = None) -> dict[str, object]:
-    messages = build_messages(fleet_file, polls + 1)
-    per_poll = len(messages) // (polls + 1)
-    warm_up, measured = messages[:per_poll], messages[per_poll:]
-    readings = sum(count for _, _, count in measured)
-    partitions = TOPICS[TELEMETRY_ASIC].partitions
+def measure(
+    fleet_file: Path,
+    polls: int,
+    timeout: float = 900.0,
+    profile: Path | None = None,
+    readings_per_message: int | None = None,
+    paced: bool = False,
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="hcp-bench-throughput-") as home:
+        if readings_per_message:
+            fleet_file = fleet_with_collector_size(fleet_file, readings_per_message, Path(home))
+        messages = build_messages(fleet_file, polls * (2 if paced else 1) + 1)
+        per_poll = len(messages) // (polls * (2 if paced else 1) + 1)
+        warm_up, measured = messages[:per_poll], messages[per_poll : per_poll * (polls + 1)]
+        readings = sum(count for _, _, count in measured)
+        partitions = TOPICS[TELEMETRY_ASIC].partitions
         broker = BrokerSettings(embedded_port=free_port())
         storage = StorageSettings(home=Path(home))
         storage.run_dir.mkdir(parents=True)
@@ -223,6 +292,7 @@ def measure(fleet_file: Path, polls: int, timeout: float = 900.0, profile: Path 
                 if profiler:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait(30)
+                sustained = sustain(broker, group, worker.pid, messages[per_poll * (polls + 1) :], per_poll, timeout)
             finally:
                 stop_process(worker)
             landed = sum(1 for _ in (storage.landing_dir / TELEMETRY_ASIC).rglob("*.parquet"))
@@ -236,6 +306,8 @@ def measure(fleet_file: Path, polls: int, timeout: float = 900.0, profile: Path 
         "first_poll_discovering_every_device": discovery,
         "landing_files": landed,
         "ingest_worker": agent,
+        "ingest_worker_paced": sustained,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "bare_aiokafka": aiokafka,
         "bare_confluent_kafka": confluent,
         "ratio_vs_aiokafka": round(agent["readings_per_cpu_s"] / aiokafka["readings_per_cpu_s"], 3),
@@ -252,6 +324,16 @@ def report(result: dict[str, object]) -> str:
             f"(cpu {r['cpu_s']} s, wall {r['wall_s']} s)"
         )
     rows.append(f"ratio vs aiokafka {result['ratio_vs_aiokafka']}, vs confluent {result['ratio_vs_confluent_kafka']}")
+    paced = result.get("ingest_worker_paced")
+    if paced:
+        rows.append(
+            f"paced, one poll a second: {paced['offered_readings_per_s']:,} readings/s offered, worker busy "
+            f"{paced['busy']:.0%} of a core ({paced['readings_per_cpu_s']:,} readings/CPU-s), "
+            f"all committed {paced['catch_up_s']} s after the last poll (sent over {paced['send_s']} s)"
+        )
+    first = result["first_poll_discovering_every_device"]
+    rows.append(f"first poll (discovery): {first['readings_per_cpu_s']:,} readings/CPU-s, {first['wall_s']} s wall")
+    rows.append(f"load average {result['load_average']}")
     return "\n".join(rows)
 
 
@@ -261,8 +343,14 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=5, help="polls of every ASIC to send")
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     parser.add_argument("--profile", type=Path, help="sample the worker with py-spy into this file (collapsed stacks)")
+    parser.add_argument(
+        "--readings-per-message", type=int, help="readings per telemetry message (every site's collector size)"
+    )
+    parser.add_argument("--paced", action="store_true", help="then send --polls more, one poll a second")
     args = parser.parse_args()
-    result = measure(args.fleet, args.polls, profile=args.profile)
+    result = measure(
+        args.fleet, args.polls, profile=args.profile, readings_per_message=args.readings_per_message, paced=args.paced
+    )
     print(report(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 from operator import itemgetter
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
@@ -130,9 +131,10 @@ class _Layout:
     envelope_every: frozenset
     readings_max: int
 
-    @property
-    def getter(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-        return itemgetter(*(check.name for check in self.checks))
+    @cached_property
+    def getters(self) -> tuple[Callable[[dict[str, Any]], Any], ...]:
+        """One C-level getter per field, in `checks` order."""
+        return tuple(itemgetter(check.name) for check in self.checks)
 
 
 def _layout(record: type[BaseModel], reading: type[BaseModel], model_field: str) -> _Layout:
@@ -167,34 +169,36 @@ def _scalar_ok(check: _Check, value: Any, str_max: int | None = None) -> bool:
 
 
 def _in_bounds(check: _Check, values: np.ndarray) -> bool:
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
+    """Every value finite (floats) and within the declared bounds; judged on the extremes: one pass each."""
+    if not values.size:
+        return True
+    lowest, highest = values.min(), values.max()  # NaN propagates to both: rejected as not finite
+    if values.dtype.kind == "f" and not (np.isfinite(lowest) and np.isfinite(highest)):
         return False
-    if check.lower is not None:
-        above = values > check.lower if check.lower_strict else values >= check.lower
-        if not above.all():
-            return False
-    return check.upper is None or bool((values <= check.upper).all())
+    if check.lower is not None and not (lowest > check.lower if check.lower_strict else lowest >= check.lower):
+        return False
+    return check.upper is None or bool(highest <= check.upper)
 
 
-def _column(check: _Check, values: tuple[Any, ...]) -> np.ndarray | list[str] | None:
-    """The column if every value certainly passes the field's declaration, else None."""
+def _column(check: _Check, values: list[Any]) -> np.ndarray | list[str] | None:
+    """The column (`values` itself for text) if every value certainly passes the field's declaration, else None."""
     types = set(map(type, values))
+    has_none = NoneType in types
     if check.optional:
         types.discard(NoneType)
     if check.kind is str:
         if not types <= {str}:
             return None
-        lengths = [len(v) for v in values if v is not None]
+        lengths = list(map(len, [v for v in values if v is not None] if has_none else values))
         if lengths and (min(lengths) < (check.min_length or 0) or max(lengths) > (check.max_length or max(lengths))):
             return None
-        return list(values)
+        return values
     if isinstance(check.kind, type) and issubclass(check.kind, Enum):
-        allowed = {member.value for member in check.kind}
-        return list(values) if types <= {str} and set(values) <= allowed else None
+        return values if types <= {str} and set(values) <= check.kind._value2member_map_.keys() else None
     if not types <= _NUMBER_TYPES[check.kind]:
         return None
     try:
-        if NoneType in set(map(type, values)):
+        if has_none:
             array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
             present = array[~np.isnan(array)]
         else:
@@ -205,19 +209,19 @@ def _column(check: _Check, values: tuple[Any, ...]) -> np.ndarray | list[str] | 
     return array if _in_bounds(check, present) else None
 
 
-def _rows(layout: _Layout, readings: list[Any]) -> list[tuple[Any, ...]] | None:
-    """Each reading's values in `layout.checks` order (C-level: `itemgetter` and `map`), or None if unsure."""
+def _fields(layout: _Layout, readings: list[Any]) -> list[list[Any]] | None:
+    """Each field's values over the readings, in `layout.checks` order (C-level `map`s), or None if unsure."""
     if set(map(type, readings)) != {dict}:
         return None
     if set(map(len, readings)) == {len(layout.every)}:
         try:
-            return list(map(layout.getter, readings))  # every field present and no other (same count)
+            return [list(map(getter, readings)) for getter in layout.getters]  # every field, no other (same count)
         except KeyError:
             return None
     for reading in readings:
         if not layout.required <= reading.keys() <= layout.every:
             return None
-    return [tuple(reading.get(check.name) for check in layout.checks) for reading in readings]
+    return [[reading.get(check.name) for reading in readings] for check in layout.checks]
 
 
 def _event_time(value: Any) -> datetime | None:
@@ -250,11 +254,11 @@ def decode_fast(topic: str, payload: bytes | None) -> TelemetryColumns | None:
     readings = message["readings"]
     if event_time is None or type(readings) is not list or not 1 <= len(readings) <= layout.readings_max:
         return None
-    rows = _rows(layout, readings)
-    if rows is None:
+    fields = _fields(layout, readings)
+    if fields is None:
         return None
     columns = {}
-    for check, values in zip(layout.checks, zip(*rows, strict=True), strict=True):
+    for check, values in zip(layout.checks, fields, strict=True):
         column = _column(check, values)
         if column is None:
             return None
@@ -306,23 +310,26 @@ def _text(value: object) -> str | None:
 
 
 def decode_telemetry(
-    topic: str, payload: bytes | None, cache: ColumnsCache | None = RECENT_COLUMNS
+    topic: str, payload: bytes | None, cache: ColumnsCache | None = RECENT_COLUMNS, reader: bool = True
 ) -> TelemetryColumns:
     """Validate a telemetry message as its record class would and return it as columns.
 
     Raises `RecordError` (from `hcp.codec.decode_record`, same reason) for every message the record class rejects.
-    With `cache`, a payload another agent of this process decoded lately is not decoded again (shared columns:
-    do not modify them).
+    With `cache`, a payload another agent of this process decoded lately (or is decoding) is not decoded again
+    (shared columns: do not modify them); `reader=False` for a caller that only validates (takes no columns
+    from the cache: `hcp.telemetry_cache`).
     """
-    columns = cache.recall(topic, payload) if cache is not None else None
+    if cache is None or payload is None:
+        return _decode_uncached(topic, payload)
+    return cache.get_or_decode(topic, payload, _decode_uncached, reader)
+
+
+def _decode_uncached(topic: str, payload: bytes | None) -> TelemetryColumns:
+    columns = decode_fast(topic, payload)
     if columns is None:
-        columns = decode_fast(topic, payload)
-        if columns is None:
-            record = decode_record(topic, payload)
-            assert isinstance(record, AsicTelemetry | GpuTelemetry), f"{topic} is not a telemetry topic"
-            columns = columns_from_record(record)
-        if cache is not None and payload is not None:
-            cache.remember(topic, payload, columns)
+        record = decode_record(topic, payload)
+        assert isinstance(record, AsicTelemetry | GpuTelemetry), f"{topic} is not a telemetry topic"
+        columns = columns_from_record(record)
     return columns
 
 
@@ -378,7 +385,7 @@ def decode_event_header(
         verdict = memo.recall(topic, *origin, payload) if origin is not None else None
         if verdict is None:
             try:
-                columns = decode_telemetry(topic, payload)
+                columns = decode_telemetry(topic, payload, reader=False)  # validation only
             except RecordError as err:
                 verdict = err
             else:

@@ -36,6 +36,8 @@ class CollectorMembership:
     def observe(self, collector_id: str, present: set[str]) -> dict[str, int]:
         """Record one poll; return the missed-poll count of every known device absent from it."""
         counts = self.missed.setdefault(collector_id, {})
+        if counts.keys() == present and not any(counts.values()):
+            return {}  # the routine poll: the same devices as before, none missing (C-level checks only)
         absent: dict[str, int] = {}
         for device_id in counts.keys() | present:
             counts[device_id] = 0 if device_id in present else counts[device_id] + 1

@@ -37,7 +37,13 @@ class AsicTelemetry(Record):
     site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
     collector_id: str = Field(min_length=1, max_length=64, description="site collector that polled them")
     interval_s: float = Field(gt=0, le=3600, description="seconds this poll stands for (the poll period)")
-    readings: tuple[AsicReading, ...] = Field(min_length=1, max_length=100_000)
+    readings: tuple[AsicReading, ...] = Field(
+        min_length=1,
+        max_length=100_000,
+        description="every device the collector polled, one reading each; the message stays within 1,000,000 bytes "
+        "(about 5,000 readings of 200 bytes); 500 to 2,000 per message keeps the ingest worker's per-message cost "
+        "small (docs/benchmarks.md)",
+    )
 
 
 class GpuReading(BaseModel):
@@ -66,4 +72,9 @@ class GpuTelemetry(Record):
     site_id: str = Field(min_length=1, max_length=40, description="site the devices are at")
     collector_id: str = Field(min_length=1, max_length=64, description="site collector that polled them")
     interval_s: float = Field(gt=0, le=3600, description="seconds this poll stands for (the poll period)")
-    readings: tuple[GpuReading, ...] = Field(min_length=1, max_length=100_000)
+    readings: tuple[GpuReading, ...] = Field(
+        min_length=1,
+        max_length=100_000,
+        description="every GPU the collector polled, one reading each; the message stays within 1,000,000 bytes "
+        "(about 4,500 readings of 220 bytes, fewer with long job ids)",
+    )

@@ -13,8 +13,15 @@ from hcp.alerting import AlertEvaluator, AlertSettings
 from hcp.fleet import Fleet
 from hcp.observability import PlatformMetrics
 from hcp.records import Alert
+from hcp.telemetry_cache import RECENT_COLUMNS
 from hcp.topics import ALERTS
-from streams.alerting.evaluation import WATCHED_TOPICS, AlertingState, evaluate_batch, evaluate_pipeline
+from streams.alerting.evaluation import (
+    TELEMETRY_TOPICS,
+    WATCHED_TOPICS,
+    AlertingState,
+    evaluate_batch,
+    evaluate_pipeline,
+)
 from streams.shielding import run_to_completion
 from streams.topics import contract_topic, contract_topics
 
@@ -36,6 +43,8 @@ def register_alerting(app: faust.App, fleet: Fleet, settings: AlertSettings, met
     """Declare `raise_alerts` and its pipeline timer on `app`."""
     state = AlertingState(AlertEvaluator(fleet, settings), metrics)
     alerts_topic = contract_topic(app, ALERTS)
+    for topic in TELEMETRY_TOPICS:
+        RECENT_COLUMNS.add_reader(topic, "raise_alerts")
 
     async def raise_alerts(stream: faust.StreamT) -> None:
         """Apply the alert rules to every watched message; publish firing and resolved transitions."""

@@ -19,6 +19,7 @@ from hcp.billing.metering import metered_usage_records
 from hcp.exceptions import RecordError
 from hcp.records import MeteredUsage
 from hcp.telemetry_access import decode_telemetry_shared
+from hcp.telemetry_cache import RECENT_COLUMNS
 from hcp.telemetry_columns import TelemetryColumns
 from hcp.topics import BILLING_USAGE, TELEMETRY_GPU
 from streams.shielding import run_to_completion
@@ -71,6 +72,7 @@ def register_billing(app: faust.App) -> MeterCounters:
     source = contract_topic(app, TELEMETRY_GPU)
     sink = contract_topic(app, BILLING_USAGE)
     counters = MeterCounters()
+    RECENT_COLUMNS.add_reader(TELEMETRY_GPU, "meter_gpu_usage")
 
     async def meter_gpu_usage(stream: faust.StreamT) -> None:
         """Publish the billable GPU-seconds of every GPU poll to billing.usage."""

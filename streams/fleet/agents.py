@@ -12,6 +12,7 @@ import faust
 from hcp.exceptions import RecordError
 from hcp.records import DeviceChange, DeviceKind
 from hcp.settings import WorkerSettings
+from hcp.telemetry_cache import RECENT_COLUMNS
 from hcp.telemetry_columns import RECENT_VERDICTS, TelemetryColumns, decode_telemetry
 from hcp.topics import FLEET_DEVICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS
 from streams.fleet.tracker import DeviceState, FleetTracker
@@ -98,8 +99,7 @@ async def track_events(
         state.polls += 1
         state.readings += len(poll)
         state.site_partitions[poll.site_id] = partition
-        known = state.tracker.devices
-        restore_devices(state.tracker, devices, [d for d in poll.device_ids if d not in known])
+        restore_devices(state.tracker, devices, state.tracker.unknown(poll.device_ids))
         changes = state.tracker.observe_ids(
             poll.site_id, DEVICE_KINDS[poll.topic], poll.device_ids, poll.models, poll.event_time
         ) + state.tracker.expire(poll.site_id, poll.event_time)
@@ -137,6 +137,8 @@ def register_fleet(app: faust.App, worker: WorkerSettings) -> FleetState:
         "device_id -> site, kind, model, status, last_seen; written only when one of them changes",
     )
     state = FleetState(FleetTracker(worker.offline_after_s))
+    for topic in DEVICE_KINDS:
+        RECENT_COLUMNS.add_reader(topic, "track_fleet")
 
     async def track_fleet(stream: faust.StreamT) -> None:
         """Publish a DeviceChange when a device is discovered, goes silent or reports again."""

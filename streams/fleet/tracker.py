@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import filterfalse
 
 from hcp.records import AsicReading, DeviceChange, DeviceKind, DeviceStatus, GpuReading
 
@@ -76,8 +77,10 @@ class _DeviceView(Mapping[str, DeviceState]):
 class FleetTracker:
     """Per device: site, kind, model, status and last event time; emits a `DeviceChange` on every change.
 
-    Costs: a poll of known, online devices is one dictionary store per reading; `expire` scans a site only once
-    its clock has passed the earliest moment any of its online devices could have gone silent.
+    Costs: a poll of known devices, all online at the poll's site and all newer than their last reading (the
+    routine poll), is a few C-level passes over its device ids (`_observe_routine`); any other poll goes reading
+    by reading. `expire` scans a site only once its clock has passed the earliest moment any of its online
+    devices could have gone silent.
     """
 
     def __init__(self, offline_after_s: float) -> None:
@@ -85,6 +88,7 @@ class FleetTracker:
         self._states: dict[str, DeviceState] = {}  # last_seen here is as of the last change; see _last_seen
         self._last_seen: dict[str, datetime] = {}
         self._by_site: dict[str, set[str]] = {}
+        self._online_at: dict[str, set[str]] = {}  # site -> its devices whose status is online
         self._clocks: dict[tuple[str, DeviceKind], datetime] = {}
         self._expiry_due: dict[str, datetime] = {}  # no online device of the site can be silent before this
 
@@ -125,6 +129,8 @@ class FleetTracker:
         if clock is None or event_time > clock:
             self._clocks[(site_id, kind)] = clock = event_time
         self._expect_reports(site_id, event_time)
+        if self._observe_routine(site_id, device_ids, models, event_time):
+            return []
         changes = []
         last_seen, states = self._last_seen, self._states
         for device_id, model in zip(device_ids, models, strict=True):
@@ -145,6 +151,24 @@ class FleetTracker:
                 if back:
                     changes.append(self._change(device_id, state, event_time, reason="reporting again"))
         return changes
+
+    def _observe_routine(
+        self, site_id: str, device_ids: Sequence[str], models: Sequence[str], event_time: datetime
+    ) -> bool:
+        """Take a routine poll at once (every device known, online at this site, last seen before `event_time`:
+        the reading-by-reading loop would store `event_time` for each and change nothing else); False if not."""
+        online = self._online_at.get(site_id)
+        if not device_ids or len(models) != len(device_ids) or online is None or not online.issuperset(device_ids):
+            return False
+        last_seen = self._last_seen
+        if max(map(last_seen.__getitem__, device_ids)) >= event_time:
+            return False
+        last_seen.update(dict.fromkeys(device_ids, event_time))
+        return True
+
+    def unknown(self, device_ids: Iterable[str]) -> list[str]:
+        """The ids, in order, of devices the tracker does not know."""
+        return list(filterfalse(self._states.__contains__, device_ids))
 
     def expire(self, site_id: str, now: datetime) -> list[DeviceChange]:
         """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`, each
@@ -185,9 +209,13 @@ class FleetTracker:
         previous = self._states.get(device_id)
         if previous is not None and previous.site_id != state.site_id:
             self._by_site[previous.site_id].discard(device_id)
+        if previous is not None:
+            self._online_at.get(previous.site_id, set()).discard(device_id)
         self._states[device_id] = state
         self._last_seen[device_id] = state.last_seen
         self._by_site.setdefault(state.site_id, set()).add(device_id)
+        if state.status is DeviceStatus.ONLINE:
+            self._online_at.setdefault(state.site_id, set()).add(device_id)
 
     @staticmethod
     def _change(
