@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import landing, models, simulator, throughput, warehouse
+from bench import billing_scale, landing, models, simulator, throughput, warehouse
 from bench.procstat import own_peak_rss_mib
 
 RESULTS_DIR = Path(__file__).with_name("results")
@@ -46,12 +46,16 @@ def latency(quick: bool) -> dict[str, object]:
 
 def suite(quick: bool) -> dict[str, Callable[[], object]]:
     return {
-        "throughput": lambda: throughput.measure(throughput.LARGE_FLEET, 2 if quick else 5),
+        "throughput": lambda: throughput.measure(throughput.LARGE_FLEET, 2 if quick else 5, paced=not quick),
         "landing": lambda: landing.measure(10 if quick else 20, 2000),
         "simulator": lambda: simulator.measure(simulator.LARGE_FLEET, 2, 5.0, 5.0),
         "models": lambda: models.measure(50_000 if quick else 100_000, 50 if quick else 100, 2 if quick else 5),
         "warehouse": lambda: warehouse.measure(warehouse.DEMO_LANDING),
         "latency": lambda: latency(quick),
+        # the full month (scale 1) takes far longer than the suite allows here: docs/benchmarks.md
+        "billing_scale": lambda: billing_scale.measure(
+            1000, 100_000, "2023-01", 0.01 if quick else billing_scale.SUITE_SCALE
+        ),
     }
 
 
@@ -63,6 +67,11 @@ def summary_lines(results: dict[str, object]) -> list[str]:
             f"ingest worker {w['readings_per_cpu_s']:,} readings/CPU-s = {t['ratio_vs_aiokafka']} x bare aiokafka, "
             f"{t['ratio_vs_confluent_kafka']} x bare confluent-kafka (peak {w['peak_rss_mib']} MiB)"
         )
+        if paced := t.get("ingest_worker_paced"):
+            lines.append(
+                f"ingest worker at {paced['offered_readings_per_s']:,} readings/s offered: busy {paced['busy']:.0%} "
+                f"of a core, committed {paced['catch_up_s']} s after the last poll"
+            )
     if isinstance(land := results.get("landing"), dict):
         lines.append(f"landing {land['landing_rows_per_s']:,} rows/s = {land['ratio']} x DuckDB Arrow append")
     if isinstance(sim := results.get("simulator"), dict):
@@ -75,6 +84,13 @@ def summary_lines(results: dict[str, object]) -> list[str]:
         )
     if isinstance(wh := results.get("warehouse"), dict):
         lines.append(f"dbt build {wh['dbt_build_s']} s = {wh['dbt_overhead_ratio']} x the same SQL direct")
+    if isinstance(bill := results.get("billing_scale"), dict) and "prefect" in bill:
+        p, d = bill["prefect"], bill["direct"]
+        lines.append(
+            f"billing month at scale {bill['plan']['scale']}: warehouse flow {p['warehouse_s']} s = "
+            f"{bill['warehouse_ratio']} x direct; billing flow {p['billing_s']} s = {bill['billing_ratio']} x direct; "
+            f"invoices match the priced usage: {bill['invoices_match_priced_usage']}"
+        )
     if isinstance(lat := results.get("latency"), dict):
         for name, runs in lat.items():
             for run in runs:

@@ -9,7 +9,9 @@ from bench.procstat import cpu_seconds, own_peak_rss_mib, peak_rss_mib
 
 
 def test_every_benchmark_of_the_suite_is_listed_with_a_summary():
-    assert set(suite.suite(quick=True)) == {"throughput", "landing", "simulator", "models", "warehouse", "latency"}
+    assert set(suite.suite(quick=True)) == {
+        "throughput", "landing", "simulator", "models", "warehouse", "latency", "billing_scale"
+    }
     assert suite.summary_lines({"landing": {"landing_rows_per_s": 10, "ratio": 2.0}}) == [
         "landing 10 rows/s = 2.0 x DuckDB Arrow append"
     ]
