@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/hcp demo
 
 test: $(STAMP) system-packages
-	$(BIN)/pytest tests/unit tests/component tests/integration
+	$(BIN)/pytest --durations=25 tests/unit tests/component tests/integration
 
 # The benchmark suite (docs/benchmarks.md): about 20 minutes; results in bench/results/.
 bench: $(STAMP)
