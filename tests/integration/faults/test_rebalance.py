@@ -6,10 +6,11 @@ The ledger must find nothing lost and nothing twice, and no partition may be sta
 offsets are exactly the offsets the broker holds for it, up to its end. Short form: one seed;
 `HCP_FAULT_RUNS=20` runs twenty seeds.
 
-Expected to fail today (strict xfail, docs/reliability.md "Rebalances"): the worker that loses partitions waits
-forever in faust's `wait_empty` (messages its agents hold are never acked), so the rebalance never completes
-(4 of 4 runs: three times at the scale-out, once at the scale-in); with that wait switched off, events are lost
-instead. Remove the marker once fixed.
+Expected to fail today (docs/reliability.md "Rebalances"): the worker that loses partitions waits forever in
+faust's `wait_empty` (messages its agents hold are never acked), so the rebalance never completes (4 of 4 runs
+in session 2; with the pure-Python stream iterator of session 3 it still hung in 5 runs and passed once, in CI);
+with that wait switched off, events are lost instead. Non-strict because it now sometimes passes; run it with
+`--runxfail` to see it fail, and remove the marker once it passes 20 seeds (`HCP_FAULT_RUNS=20`).
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def per_partition(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="a mid-flow rebalance hangs in faust's wait_empty (or, without that wait, loses events): see the docs",
+    strict=False,
+    reason="a mid-flow rebalance often hangs in faust's wait_empty (or, without that wait, loses events): see the docs",
 )
 @pytest.mark.parametrize("seed", range(1, fault_runs(1) + 1))
 def test_scaling_ingest_one_to_two_to_one_mid_flow_loses_duplicates_and_starves_nothing(fault_platform, seed):
