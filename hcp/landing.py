@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,6 +147,15 @@ class LandingWriter:
         if key not in self._high_watermarks:
             self._high_watermarks[key] = landed_high_watermark(self.root, topic, partition)
         return self._high_watermarks[key]
+
+    def forget_watermarks(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
+        """Read these partitions' high watermarks from disk again before their next write.
+
+        Call it when the partitions are revoked: another worker may land them before they come back, and a
+        cached watermark from before would let this writer land that worker's offsets a second time.
+        """
+        for key in topic_partitions:
+            self._high_watermarks.pop((key[0], key[1]), None)
 
     def write(self, topic: str, partition: int, messages: Sequence[LandedMessage]) -> Path | None:
         """Land the messages above the partition's high watermark; return the file written, if any.

@@ -13,11 +13,12 @@ from hcp.observability import PlatformMetrics
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from streams.alerting.agents import register_alerting
 from streams.billing.agents import register_billing
-from streams.commits import keep_acked_offsets_unique
+from streams.commits import guard_commits
 from streams.fleet.agents import register_fleet
 from streams.iteration import use_pure_python_iteration
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
+from streams.resumption import keep_queues_when_already_active
 from streams.transport import shorten_fetch_wait
 
 
@@ -61,8 +62,9 @@ def create_app(
     tick; `all` runs everything in one process.
     """
     shorten_fetch_wait(worker.fetch_max_wait_ms)
-    keep_acked_offsets_unique()  # faust's commits stall on offsets acked twice (docs/commit-stalls.md)
+    guard_commits()  # faust commits past unprocessed offsets, or stalls on repeats (streams/commits.py)
     use_pure_python_iteration()  # faust's compiled iterator stalled ingest at start-up (streams/iteration.py)
+    keep_queues_when_already_active()  # the end of a table recovery dropped fetched messages (streams/resumption.py)
     app = faust.App(
         worker.group_id,
         broker=broker_urls(broker),

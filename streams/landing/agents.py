@@ -138,5 +138,9 @@ def register_landing(
                 log.critical("%s", err)
                 os._exit(EXIT_BROKER_RESTARTED)
 
+    async def forget_revoked_watermarks(sender: object, revoked: set, **kwargs: object) -> None:
+        writer.forget_watermarks((tp.topic, tp.partition) for tp in revoked)
+
+    app.on_partitions_revoked.connect(forget_revoked_watermarks, weak=False)
     app.agent(channel, name="land_messages")(land_messages)
     return counters

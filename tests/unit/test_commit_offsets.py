@@ -1,41 +1,131 @@
-"""Faust's commit point with offsets acknowledged twice (streams/commits.py, docs/commit-stalls.md)."""
+"""Faust's commit point made to pass only processed offsets (streams/commits.py, docs/commit-stalls.md)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from types import SimpleNamespace
+from weakref import WeakSet
 
 from faust.transport.consumer import Consumer
 from faust.types import TP
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent
 
-from streams.commits import keep_acked_offsets_unique, unique_offsets
+from streams.commits import guard_commits, unique_offsets
 
 TELEMETRY_0 = TP("telemetry.asic", 0)
+GENERATION = 7
 
 
-def consumer_state(acked: list[int], committed: int | None) -> SimpleNamespace:
-    """The attributes `Consumer._new_offset` reads, as a consumer holds them."""
+class FakeMessage:
+    """What `Consumer.ack` and the commit guard read of a faust message (weak-referenceable, like it)."""
+
+    def __init__(self, offset: int, generation_id: int = GENERATION) -> None:
+        self.tp = TELEMETRY_0
+        self.topic = TELEMETRY_0.topic
+        self.offset = offset
+        self.generation_id = generation_id
+        self.acked = False
+
+
+def consumer_state(acked: list[int], committed: int | None, in_flight: tuple[FakeMessage, ...] = ()) -> SimpleNamespace:
+    """The attributes `Consumer._new_offset` and `Consumer.ack` read, as a consumer holds them."""
+    flow_control = FlowControlEvent()
+    flow_control.resume()
     return SimpleNamespace(
+        app=SimpleNamespace(
+            flow_control=flow_control,
+            consumer_generation_id=GENERATION,
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+        ),
         _acked=defaultdict(list, {TELEMETRY_0: list(acked)}),
         _acked_index=defaultdict(set, {TELEMETRY_0: set(acked)}),
-        _gap=defaultdict(list),
+        _gap=defaultdict(IntervalTree),
         _committed_offset=defaultdict(lambda: None, {TELEMETRY_0: committed}),
+        _unacked_messages=WeakSet(in_flight),
+        _n_acked=0,
+        _waiting_for_ack=None,
     )
 
 
 def test_offsets_acknowledged_twice_no_longer_hold_the_commit_back_to_one_offset():
     # As seen in a stalled worker: each offset of a re-fetched range acknowledged twice.
     acked = [offset for offset in range(84, 170) for _ in range(2)]
-    keep_acked_offsets_unique()
+    guard_commits()
     assert Consumer._new_offset(consumer_state(acked, 84), TELEMETRY_0) == 170
 
 
 def test_the_commit_point_still_stops_at_the_first_offset_not_acknowledged():
     acked = [80, 80, 81, 82, 82, 84, 85]  # 83 not acknowledged yet
-    keep_acked_offsets_unique()
+    guard_commits()
     state = consumer_state(acked, 80)
     assert Consumer._new_offset(state, TELEMETRY_0) == 83
     assert state._acked[TELEMETRY_0] == [84, 85]
+
+
+def test_nothing_is_committed_over_the_one_unprocessed_offset_at_the_head():
+    # faust-streaming #606: committed 80 (the next to read), 81 and 82 acknowledged, 80 still in a batch.
+    guard_commits()
+    state = consumer_state([81, 82], 80)
+    assert Consumer._new_offset(state, TELEMETRY_0) is None
+    assert state._acked[TELEMETRY_0] == [81, 82], "the acknowledged offsets must wait for 80, not be dropped"
+    state._acked[TELEMETRY_0].append(80)
+    assert Consumer._new_offset(state, TELEMETRY_0) == 83
+
+
+def test_a_known_gap_at_the_head_is_committed_over():
+    guard_commits()
+    state = consumer_state([83, 84], 80)
+    state._gap[TELEMETRY_0].addi(80, 83)  # offsets 80-82 do not exist (compaction, transaction markers)
+    assert Consumer._new_offset(state, TELEMETRY_0) == 85
+
+
+def test_nothing_is_committed_over_a_message_still_in_flight_when_no_offset_was_committed_yet():
+    guard_commits()
+    in_flight = FakeMessage(5)
+    state = consumer_state([6, 7], None, in_flight=(in_flight,))
+    assert Consumer._new_offset(state, TELEMETRY_0) is None
+    in_flight.acked = True
+    assert Consumer._new_offset(state, TELEMETRY_0) == 8
+
+
+def test_an_acknowledgement_of_a_processed_message_makes_its_offset_committable():
+    guard_commits()
+    message = FakeMessage(80)
+    state = consumer_state([], 80, in_flight=(message,))
+    assert Consumer.ack(state, message) is True
+    assert state._acked[TELEMETRY_0] == [80]
+    assert message not in state._unacked_messages
+
+
+def test_a_message_skipped_during_a_rebalance_is_released_but_its_offset_is_not_committable():
+    # faust's stream skips and acknowledges what it takes while flow control is suspended; committing that
+    # offset (as the revocation's wait_empty does) would lose the message.
+    guard_commits()
+    message = FakeMessage(80)
+    state = consumer_state([], 80, in_flight=(message,))
+    state.app.flow_control.suspend()
+    assert Consumer.ack(state, message) is False
+    assert message.acked, "nothing may wait for it any more (wait_empty)"
+    assert message not in state._unacked_messages
+    assert state._acked[TELEMETRY_0] == []
+    assert Consumer._new_offset(state, TELEMETRY_0) is None
+
+
+def test_a_message_of_an_earlier_generation_is_released_but_its_offset_is_not_committable():
+    guard_commits()
+    message = FakeMessage(80, generation_id=GENERATION - 1)
+    state = consumer_state([], 80, in_flight=(message,))
+    assert Consumer.ack(state, message) is False
+    assert message.acked
+    assert state._acked[TELEMETRY_0] == []
+
+
+def test_guard_commits_installs_once():
+    guard_commits()
+    new_offset, ack = Consumer._new_offset, Consumer.ack
+    guard_commits()
+    assert (Consumer._new_offset, Consumer.ack) == (new_offset, ack)
 
 
 def test_unique_offsets_sorts_and_drops_repeats_in_place():

@@ -56,3 +56,23 @@ def test_partitions_are_independent(tmp_path):
 def test_no_temporary_files_are_left_behind(tmp_path):
     LandingWriter(tmp_path).write("decisions", 0, messages(0, 3))
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+
+def test_a_partition_that_comes_back_after_a_rebalance_lands_only_what_the_other_worker_did_not(tmp_path):
+    # Worker A lands 0-9; the partition moves to worker B (10-19), then back to A, which is handed 10-24 again
+    # (B's last acknowledgements were not committed).
+    worker_a = LandingWriter(tmp_path)
+    worker_a.write("decisions", 0, messages(0, 9))
+    worker_a.forget_watermarks([("decisions", 0)])  # revoked
+    LandingWriter(tmp_path).write("decisions", 0, messages(10, 19))
+    worker_a.write("decisions", 0, messages(10, 24))
+    assert landed_offsets(tmp_path) == list(range(25))
+
+
+def test_without_forgetting_a_revoked_partition_a_writer_lands_the_other_workers_offsets_again(tmp_path):
+    worker_a = LandingWriter(tmp_path)
+    worker_a.write("decisions", 0, messages(0, 9))
+    LandingWriter(tmp_path).write("decisions", 0, messages(10, 19))
+    worker_a.write("decisions", 0, messages(10, 24))
+    assert len(landed_offsets(tmp_path)) == 35, "the stale watermark is what forget_watermarks is for"
