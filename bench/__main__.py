@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import billing_scale, landing, models, simulator, throughput, warehouse
+from bench import billing_scale, landing, models, poison, simulator, throughput, warehouse
 from bench.procstat import own_peak_rss_mib
 
 RESULTS_DIR = Path(__file__).with_name("results")
@@ -48,6 +48,7 @@ def suite(quick: bool) -> dict[str, Callable[[], object]]:
     return {
         "throughput": lambda: throughput.measure(throughput.LARGE_FLEET, 2 if quick else 5, paced=not quick),
         "landing": lambda: landing.measure(10 if quick else 20, 2000),
+        "poison": lambda: poison.measure(5_000 if quick else 20_000, repeats=3 if quick else 7),
         "simulator": lambda: simulator.measure(simulator.LARGE_FLEET, 2, 5.0, 5.0),
         "models": lambda: models.measure(50_000 if quick else 100_000, 50 if quick else 100, 2 if quick else 5),
         "warehouse": lambda: warehouse.measure(warehouse.DEMO_LANDING),
@@ -74,6 +75,11 @@ def summary_lines(results: dict[str, object]) -> list[str]:
             )
     if isinstance(land := results.get("landing"), dict):
         lines.append(f"landing {land['landing_rows_per_s']:,} rows/s = {land['ratio']} x DuckDB Arrow append")
+    if isinstance(bad := results.get("poison"), dict):
+        lines.append(
+            f"landing with {bad['poison_records']:,} poison among {bad['valid_polls']:,} polls: "
+            f"{bad['with_poison_valid_per_s']:,} valid polls/s = {bad['ratio']} x without poison"
+        )
     if isinstance(sim := results.get("simulator"), dict):
         lines.append(f"simulator {sim['readings_per_cpu_s']:,} readings/CPU-s = {sim['ratio_to_need']} x the need")
     if isinstance(m := results.get("models"), dict):

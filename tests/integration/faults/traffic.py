@@ -1,4 +1,4 @@
-"""Valid and poison telemetry for the fault tests, built from the record classes, and landing measurements."""
+"""Sending valid and poison telemetry (`simulators.poison`) for the fault tests, and landing measurements."""
 
 from __future__ import annotations
 
@@ -6,75 +6,20 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 from confluent_kafka import Producer
 
-from hcp.economics import ASIC_MODELS, PowerState
 from hcp.exceptions import ProducerError
-from hcp.fleet import load_fleet
 from hcp.landing import iter_landing_files
 from hcp.ledger import LedgerWriter
-from hcp.records import AsicReading, AsicTelemetry
 from hcp.settings import BrokerSettings
 from hcp.topics import TELEMETRY_ASIC
+from simulators.poison import T0, asic_poll, demo_sites, poison_polls, valid_polls
 
-T0 = datetime(2023, 1, 16, tzinfo=UTC)
-SITES = tuple(site.site_id for site in load_fleet().sites)  # the demo fleet: every poll is plausible
-
-
-def asic_poll(run: str, index: int, site: str, at: datetime, readings: int = 20) -> AsicTelemetry:
-    spec = ASIC_MODELS["S21"]
-    return AsicTelemetry(
-        event_id=f"{run}:{site}:{index}",
-        event_time=at,
-        site_id=site,
-        collector_id=f"{site}-c0",
-        interval_s=10.0,
-        readings=tuple(
-            AsicReading(
-                device_id=f"{site}-s21-{i:04d}", model="S21", power_state=PowerState.NORMAL,
-                hashrate_th=spec.hashrate_at(PowerState.NORMAL), power_w=spec.power_at(PowerState.NORMAL),
-                temp_inlet_c=22.0, temp_chip_c=68.0, fan_rpm=5200, hashboards_ok=3, errors=0,
-            )
-            for i in range(readings)
-        ),
-    )
-
-
-def valid_polls(run: str, count: int, start: datetime = T0) -> list[tuple[str, bytes]]:
-    """`count` valid polls round-robin over the sites, 10 s apart per site: (key, value)."""
-    polls = []
-    for index in range(count):
-        site = SITES[index % len(SITES)]
-        at = start + timedelta(seconds=10 * (index // len(SITES)))
-        polls.append((site, asic_poll(run, index, site, at).to_json()))
-    return polls
-
-
-def poison_polls(run: str, at: datetime) -> dict[str, tuple[str, bytes]]:
-    """One poison message of each kind the issue names, by kind: (key, value)."""
-    def variant(index: int, change) -> bytes:
-        body = json.loads(asic_poll(f"{run}-poison", index, "west-1", at).to_json())
-        change(body)
-        return json.dumps(body).encode()
-
-    def reading(field: str, value: object):
-        return lambda body: body["readings"][0].__setitem__(field, value)
-
-    big = asic_poll(f"{run}-poison", 900, "west-1", at, readings=6000).to_json()  # about 1.13 MB, valid otherwise
-    return {
-        "invalid_json": ("west-1", b'{"event_id": "broken", "readings": [{'),
-        "unknown_schema_version": ("west-1", variant(901, lambda body: body.__setitem__("schema_version", 2))),
-        "nan_power": ("west-1", variant(902, reading("power_w", float("nan")))),
-        "negative_power": ("west-1", variant(903, reading("power_w", -3500.0))),
-        "timestamp_a_day_off": ("west-1", variant(904, lambda body: body.__setitem__(
-            "event_time", (at + timedelta(days=1)).isoformat()))),
-        "one_megabyte_payload": ("west-1", big),
-        "unknown_device_site": ("mars-9", variant(905, lambda body: body.__setitem__("site_id", "mars-9"))),
-    }
+__all__ = ["T0", "SentBatch", "asic_poll", "landing_rate", "poison_polls", "send_mixed", "valid_polls",
+           "wait_until_landed"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +39,7 @@ def send_mixed(
     """
     rng = random.Random(seed)
     # Poison after the first polls of every site, so each site has a reference time for the clock check.
-    places = sorted(rng.sample(range(len(SITES), len(valid)), len(poison)))
+    places = sorted(rng.sample(range(len(demo_sites()), len(valid)), len(poison)))
     by_place = dict(zip(places, poison, strict=True))
     counts: dict[str, int] = {}
     errors: list[object] = []
