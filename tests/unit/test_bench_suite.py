@@ -10,8 +10,12 @@ from bench.procstat import cpu_seconds, own_peak_rss_mib, peak_rss_mib
 
 def test_every_benchmark_of_the_suite_is_listed_with_a_summary():
     assert set(suite.suite(quick=True)) == {
-        "throughput", "landing", "simulator", "models", "warehouse", "latency", "billing_scale"
+        "throughput", "landing", "poison", "simulator", "models", "warehouse", "latency", "billing_scale"
     }
+    poison = {"poison_records": 200, "valid_polls": 20_000, "with_poison_valid_per_s": 970, "ratio": 0.97}
+    assert suite.summary_lines({"poison": poison}) == [
+        "landing with 200 poison among 20,000 polls: 970 valid polls/s = 0.97 x without poison"
+    ]
     assert suite.summary_lines({"landing": {"landing_rows_per_s": 10, "ratio": 2.0}}) == [
         "landing 10 rows/s = 2.0 x DuckDB Arrow append"
     ]
