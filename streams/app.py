@@ -13,12 +13,12 @@ from hcp.observability import PlatformMetrics
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from streams.alerting.agents import register_alerting
 from streams.billing.agents import register_billing
-from streams.commits import guard_commits
+from streams.commits import bound_wait_empty, guard_commits
 from streams.fleet.agents import register_fleet
 from streams.iteration import use_pure_python_iteration
 from streams.landing.agents import register_landing
 from streams.power.agents import register_power
-from streams.resumption import keep_queues_when_already_active
+from streams.resumption import keep_queues_when_already_active, release_puts_during_rebalance
 from streams.transport import shorten_fetch_wait
 
 
@@ -63,8 +63,10 @@ def create_app(
     """
     shorten_fetch_wait(worker.fetch_max_wait_ms)
     guard_commits()  # faust commits past unprocessed offsets, or stalls on repeats (streams/commits.py)
+    bound_wait_empty(0.8 * worker.session_timeout_s)  # within the rebalance timeout (streams/commits.py)
     use_pure_python_iteration()  # faust's compiled iterator stalled ingest at start-up (streams/iteration.py)
     keep_queues_when_already_active()  # the end of a table recovery dropped fetched messages (streams/resumption.py)
+    release_puts_during_rebalance()  # a put dropped at a revocation left wait_empty waiting (streams/resumption.py)
     app = faust.App(
         worker.group_id,
         broker=broker_urls(broker),

@@ -23,18 +23,32 @@ seen here; `guard_commits` mends all three, for every faust consumer of the proc
    suspended, or of a message of another generation, releases the message (nothing waits for it any more)
    without adding its offset; the message is delivered again after the seek (landing and billing are
    idempotent by offset and event id, so a processed one delivered again changes nothing).
+
+And one bound: at a revocation faust waits in `Consumer.wait_empty` until every message an agent took is
+acknowledged, with no limit. A message dropped from one agent's queue after others took it can never be
+acknowledged: the revoked worker hung there for good, the group never finished rebalancing, nothing more was
+landed (docs/reliability.md, "Rebalances"). `bound_wait_empty` ends the wait after a limit shorter than the
+rebalance timeout and releases the messages still waited for without committing their offsets: the next owner
+of their partitions fetches them again. The limit is far above a landing batch's time (2 s of buffering and a
+write), so a message still being processed is not released in practice; if one were, it could land twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.transport.consumer import Consumer
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
+log = logging.getLogger(__name__)
+
 _PATCHED = "_hcp_commit_guard"
+_BOUNDED = "_hcp_bounded_wait_empty"
 
 
 def unique_offsets(acked: list[int]) -> None:
@@ -107,3 +121,44 @@ def guard_commits() -> None:
     setattr(new_offset, _PATCHED, True)
     Consumer._new_offset = new_offset
     Consumer.ack = ack_processed
+
+
+def release_stuck_messages(consumer: Consumer, waited_s: float) -> int:
+    """Release (without commit) every message the consumer still waits for; return how many."""
+    stuck = [m for m in list(consumer._unacked_messages) if not m.acked]
+    if stuck:
+        first = min(stuck, key=lambda m: (m.tp, m.offset))
+        log.warning(
+            "wait_empty: %d message(s) not acknowledged after %.0f s (first %s[%d]@%d): released without commit, "
+            "the partitions' next owner fetches them again",
+            len(stuck), waited_s, first.tp.topic, first.tp.partition, first.offset,
+        )
+    for message in stuck:
+        release_without_commit(consumer, message)
+    return len(stuck)
+
+
+async def wait_at_most(waiting: Awaitable[None], limit_s: float, on_timeout: Callable[[], object]) -> None:
+    """Await `waiting`; if it is not done after `limit_s`, call `on_timeout` (which must let it end) and await it."""
+    task = asyncio.ensure_future(waiting)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=limit_s)
+        if not done:
+            on_timeout()
+        await task
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+
+
+def bound_wait_empty(limit_s: float) -> None:
+    """From now on, faust's `Consumer.wait_empty` releases what it still waits for after `limit_s` seconds."""
+    wait_empty = Consumer.wait_empty
+    original = wait_empty.__wrapped__ if getattr(wait_empty, _BOUNDED, False) else wait_empty
+
+    @functools.wraps(original)
+    async def wait_empty_bounded(self: Consumer) -> None:
+        await wait_at_most(original(self), limit_s, lambda: release_stuck_messages(self, limit_s))
+
+    setattr(wait_empty_bounded, _BOUNDED, True)
+    Consumer.wait_empty = wait_empty_bounded

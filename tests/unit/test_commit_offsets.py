@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from types import SimpleNamespace
 from weakref import WeakSet
@@ -11,7 +12,7 @@ from faust.types import TP
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent
 
-from streams.commits import guard_commits, unique_offsets
+from streams.commits import bound_wait_empty, guard_commits, release_stuck_messages, unique_offsets, wait_at_most
 
 TELEMETRY_0 = TP("telemetry.asic", 0)
 GENERATION = 7
@@ -132,3 +133,51 @@ def test_unique_offsets_sorts_and_drops_repeats_in_place():
     acked = [86, 84, 85, 84, 86]
     unique_offsets(acked)
     assert acked == [84, 85, 86]
+
+
+def test_messages_still_waited_for_are_released_without_their_offsets_becoming_committable():
+    stuck, done = FakeMessage(428), FakeMessage(427)
+    done.acked = True
+    state = consumer_state([], 420, in_flight=(stuck, done))
+    assert release_stuck_messages(state, 8.0) == 1
+    assert stuck.acked and not state._unacked_messages - {done}
+    assert state._acked[TELEMETRY_0] == []
+
+
+def test_a_wait_that_outlasts_its_limit_is_ended_by_the_timeout_action():
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        released = asyncio.Event()
+
+        async def wait_for_acks() -> None:  # like wait_empty: ends once nothing is waited for
+            await released.wait()
+            seen.append("wait ended")
+
+        def release() -> None:
+            seen.append("released")
+            released.set()
+
+        await wait_at_most(wait_for_acks(), 0.05, release)
+        return seen
+
+    assert asyncio.run(scenario()) == ["released", "wait ended"]
+
+
+def test_a_wait_within_its_limit_is_left_alone():
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+
+        async def quick() -> None:
+            seen.append("wait ended")
+
+        await wait_at_most(quick(), 5.0, lambda: seen.append("released"))
+        return seen
+
+    assert asyncio.run(scenario()) == ["wait ended"]
+
+
+def test_bound_wait_empty_can_be_set_again_without_stacking():
+    bound_wait_empty(8.0)
+    first = Consumer.wait_empty.__wrapped__
+    bound_wait_empty(4.0)
+    assert Consumer.wait_empty.__wrapped__ is first
