@@ -31,6 +31,7 @@ from hcp.topics import BILLING_USAGE
 from simulators.runner import run_simulation
 
 from .conftest import fault_runs, report_figures, show_log_on_failure, start_worker
+from .traffic import wait_until_every_event_landed
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
@@ -54,18 +55,6 @@ def wait_until_usage_is_billed(root: Path, timeout: float = 120.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"no billed usage landed within {timeout:.0f} s: the kills would not interrupt usage")
-
-
-def wait_until_every_event_landed(ledger_path: Path, root: Path, timeout: float = 180.0) -> None:
-    """Return once every event of the ledger has landed (raise with the ledger check if not within `timeout`)."""
-    started = time.monotonic()
-    while True:
-        report = check_ledger(read_ledger(ledger_path), root)
-        if report.lost == 0:
-            return
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{report.lost} events not landed {timeout:.0f} s after the flow: {report.by_topic}")
-        time.sleep(2.0)
 
 
 @pytest.mark.parametrize("seed", range(1, fault_runs(1) + 1))

@@ -13,13 +13,13 @@ from confluent_kafka import Producer
 
 from hcp.exceptions import ProducerError
 from hcp.landing import iter_landing_files
-from hcp.ledger import LedgerWriter
+from hcp.ledger import LedgerWriter, check_ledger, read_ledger
 from hcp.settings import BrokerSettings
 from hcp.topics import TELEMETRY_ASIC
 from simulators.poison import T0, asic_poll, demo_sites, poison_polls, valid_polls
 
 __all__ = ["T0", "SentBatch", "asic_poll", "landing_rate", "poison_polls", "send_mixed", "valid_polls",
-           "wait_until_landed"]
+           "wait_until_every_event_landed", "wait_until_landed"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +100,15 @@ def wait_until_landed(landing_root: Path, event_prefix: str, valid: int, dead: i
             return
         time.sleep(1.0)
     raise AssertionError(f"after {timeout:.0f} s: {landed} of {valid} events and {lettered} of {dead} dead letters")
+
+
+def wait_until_every_event_landed(ledger_path: Path, root: Path, timeout: float = 180.0) -> None:
+    """Return once every event of the ledger has landed (raise with the ledger check if not within `timeout`)."""
+    started = time.monotonic()
+    while True:
+        report = check_ledger(read_ledger(ledger_path), root)
+        if report.lost == 0:
+            return
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{report.lost} events not landed {timeout:.0f} s after the flow: {report.by_topic}")
+        time.sleep(2.0)
