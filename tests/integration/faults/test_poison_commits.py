@@ -1,13 +1,14 @@
-"""Fault: poison records must not stop the ingest group from committing its offsets (known problem, open).
+"""Fault: poison records must not stop the ingest group from committing its offsets.
 
 The poison test (test_poison_records.py) waits for landed rows; this one checks the offsets themselves. A first
 worker commits a clean run; a second worker, started from those offsets like a restarted worker, drains a run
 with poison in it. Afterwards the `hcp` group's committed offsets must reach the end of telemetry.asic.
 
-On this machine (2026-11-27, shared and loaded) it failed in 3 of 13 runs before the fix (duplicate acks, fixed in
-streams/commits.py) and in 1 of 3 after it (messages some agents never receive: not fixed). One earlier run had
-the two records of another partition never reaching the landing agent. docs/commit-stalls.md has the evidence and
-what is ruled out. Marked xfail (not strict) until the second mode is fixed; `--runxfail` makes it a plain test.
+On this machine (2026-11-27, shared and loaded) it failed in 3 of 13 runs before the first fix (duplicate acks,
+streams/commits.py) and in 1 of 3 after it (messages some agents never receive). Session 4 found why those
+messages went missing (the end of a table recovery cleared the agents' queues: streams/resumption.py) and made
+faust commit only processed offsets: 3 of 3 runs passed with `--runxfail`. docs/commit-stalls.md has the
+evidence. Still marked xfail (not strict) until it has passed more runs; `--runxfail` makes it a plain test.
 """
 
 from __future__ import annotations
