@@ -24,6 +24,7 @@ import random
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from hcp.deadletters import dead_letter_message
@@ -40,16 +41,21 @@ POISON_KINDS = ("invalid_json", "unknown_schema_version", "nan_power", "negative
 
 
 def with_poison(valid: list[tuple[str, bytes]], share: float, run: str, seed: int = 1) -> list[tuple[str, bytes]]:
-    """The valid messages with round(share x len) poison records at seeded places after each site's first poll."""
-    kinds = poison_polls(run, T0)
+    """The valid messages with round(share x len) poison records at seeded places after each site's first poll.
+
+    Each poison record is stamped with the time of the valid poll it precedes, so that "a day off" stays a day
+    off the site's clock however long the run.
+    """
+    sites = demo_sites()
     count = round(share * len(valid))
-    rng = random.Random(seed)
-    places = set(rng.sample(range(len(demo_sites()), len(valid)), count))
+    places = set(random.Random(seed).sample(range(len(sites), len(valid)), count))
     mixed: list[tuple[str, bytes]] = []
     poisoned = 0
     for index, message in enumerate(valid):
         if index in places:
-            mixed.append(kinds[POISON_KINDS[poisoned % len(POISON_KINDS)]])
+            kind = POISON_KINDS[poisoned % len(POISON_KINDS)]
+            at = T0 + timedelta(seconds=10 * (index // len(sites)))  # as `valid_polls` stamps them
+            mixed.append(poison_polls(f"{run}-{index}", at, kinds=(kind,))[kind])
             poisoned += 1
         mixed.append(message)
     return mixed

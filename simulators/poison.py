@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from hcp.economics import ASIC_MODELS, PowerState
@@ -53,8 +54,8 @@ def valid_polls(run: str, count: int, start: datetime = T0, readings: int = 20) 
     return polls
 
 
-def poison_polls(run: str, at: datetime) -> dict[str, tuple[str, bytes]]:
-    """One poison message of each kind the issue names, by kind: (key, value)."""
+def poison_polls(run: str, at: datetime, kinds: Iterable[str] | None = None) -> dict[str, tuple[str, bytes]]:
+    """One poison message of each kind the issue names (or of `kinds`), by kind: (key, value), stamped `at`."""
     def variant(index: int, change) -> bytes:
         body = json.loads(asic_poll(f"{run}-poison", index, "west-1", at).to_json())
         change(body)
@@ -63,14 +64,17 @@ def poison_polls(run: str, at: datetime) -> dict[str, tuple[str, bytes]]:
     def reading(field: str, value: object):
         return lambda body: body["readings"][0].__setitem__(field, value)
 
-    big = asic_poll(f"{run}-poison", 900, "west-1", at, readings=6000).to_json()  # about 1.13 MB, valid otherwise
-    return {
-        "invalid_json": ("west-1", b'{"event_id": "broken", "readings": [{'),
-        "unknown_schema_version": ("west-1", variant(901, lambda body: body.__setitem__("schema_version", 2))),
-        "nan_power": ("west-1", variant(902, reading("power_w", float("nan")))),
-        "negative_power": ("west-1", variant(903, reading("power_w", -3500.0))),
-        "timestamp_a_day_off": ("west-1", variant(904, lambda body: body.__setitem__(
+    builders = {
+        "invalid_json": lambda: ("west-1", b'{"event_id": "broken", "readings": [{'),
+        "unknown_schema_version": lambda: ("west-1", variant(901, lambda body: body.__setitem__("schema_version", 2))),
+        "nan_power": lambda: ("west-1", variant(902, reading("power_w", float("nan")))),
+        "negative_power": lambda: ("west-1", variant(903, reading("power_w", -3500.0))),
+        "timestamp_a_day_off": lambda: ("west-1", variant(904, lambda body: body.__setitem__(
             "event_time", (at + timedelta(days=1)).isoformat()))),
-        "one_megabyte_payload": ("west-1", big),
-        "unknown_device_site": ("mars-9", variant(905, lambda body: body.__setitem__("site_id", "mars-9"))),
+        # about 1.13 MB, valid otherwise
+        "one_megabyte_payload": lambda: (
+            "west-1", asic_poll(f"{run}-poison", 900, "west-1", at, readings=6000).to_json()
+        ),
+        "unknown_device_site": lambda: ("mars-9", variant(905, lambda body: body.__setitem__("site_id", "mars-9"))),
     }
+    return {kind: builders[kind]() for kind in (kinds if kinds is not None else builders)}
