@@ -68,10 +68,13 @@ def commit_point_withheld(consumer: Consumer, tp: Any, acked: list[int]) -> bool
     """Whether committing now would pass an offset that was not processed (acked is sorted and unique)."""
     head = acked[0]
     committed = consumer._committed_offset.get(tp)
-    if committed is not None and head > committed:
+    if committed is not None:
+        # A message in flight below the head is a hole above the committed offset: this check covers it.
+        if head <= committed:
+            return False
         gap = consumer._gap.get(tp)
-        if not (gap and all(gap.overlaps(offset) for offset in range(committed, head))):
-            return True
+        return not (gap and all(gap.overlaps(offset) for offset in range(committed, head)))
+    # Nothing committed yet: only the messages in flight tell (a scan, so only here, not at every commit).
     in_flight = lowest_offset_in_flight(consumer, tp)
     return in_flight is not None and in_flight < head
 
