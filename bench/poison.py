@@ -31,13 +31,10 @@ from hcp.deadletters import dead_letter_message
 from hcp.fleet import load_fleet
 from hcp.landing import LandingWriter
 from hcp.topics import TELEMETRY_ASIC
-from simulators.poison import T0, demo_sites, poison_polls, valid_polls
+from simulators.poison import SENDABLE_POISON_KINDS, T0, demo_sites, poison_polls, valid_polls
 from streams.landing.agents import sort_batch
 from streams.landing.screening import TelemetryScreen
 from streams.landing.triage import RawMessage, write_landed
-
-POISON_KINDS = ("invalid_json", "unknown_schema_version", "nan_power", "negative_power", "timestamp_a_day_off",
-                "unknown_device_site")
 
 
 def with_poison(valid: list[tuple[str, bytes]], share: float, run: str, seed: int = 1) -> list[tuple[str, bytes]]:
@@ -53,7 +50,7 @@ def with_poison(valid: list[tuple[str, bytes]], share: float, run: str, seed: in
     poisoned = 0
     for index, message in enumerate(valid):
         if index in places:
-            kind = POISON_KINDS[poisoned % len(POISON_KINDS)]
+            kind = SENDABLE_POISON_KINDS[poisoned % len(SENDABLE_POISON_KINDS)]
             at = T0 + timedelta(seconds=10 * (index // len(sites)))  # as `valid_polls` stamps them
             mixed.append(poison_polls(f"{run}-{index}", at, kinds=(kind,))[kind])
             poisoned += 1

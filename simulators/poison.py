@@ -18,6 +18,11 @@ from hcp.records import AsicReading, AsicTelemetry
 T0 = datetime(2023, 1, 16, tzinfo=UTC)
 
 
+# Every poison kind but the 1 MB payload, which a standard producer refuses (as a Kafka broker does).
+SENDABLE_POISON_KINDS = ("invalid_json", "unknown_schema_version", "nan_power", "negative_power",
+                         "timestamp_a_day_off", "unknown_device_site")
+
+
 @functools.cache
 def demo_sites() -> tuple[str, ...]:
     """The demo fleet's sites: a poll keyed by one of them is plausible."""

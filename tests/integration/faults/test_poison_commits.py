@@ -20,6 +20,7 @@ import pytest
 from hcp.deadletters import read_dead_letters
 from hcp.processes import stop_process, wait_until_caught_up, wait_until_group_stable
 from hcp.topics import TELEMETRY_ASIC
+from simulators.poison import SENDABLE_POISON_KINDS
 
 from .conftest import show_log_on_failure, start_worker
 from .traffic import T0, poison_polls, send_mixed, valid_polls, wait_until_landed
@@ -27,8 +28,6 @@ from .traffic import T0, poison_polls, send_mixed, valid_polls, wait_until_lande
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
 VALID = 120
-KINDS = ("invalid_json", "unknown_schema_version", "nan_power", "negative_power", "timestamp_a_day_off",
-         "unknown_device_site")
 
 
 @pytest.mark.xfail(reason="known problem: commits sometimes stall after poison (docs/commit-stalls.md)", strict=False)
@@ -44,7 +43,7 @@ def test_committed_offsets_reach_the_end_after_poison_records(fault_platform):
         stop_process(first)
 
     later = T0 + timedelta(seconds=10 * VALID)  # the second run's polls follow the first's
-    poison = [item for item in poison_polls("commits", later).items() if item[0] in KINDS] * 2
+    poison = [item for item in poison_polls("commits", later).items() if item[0] in SENDABLE_POISON_KINDS] * 2
     send_mixed(platform.broker, ledger_dir, "commits", valid_polls("commits", VALID, later), poison, 7)
     worker = start_worker(platform, "worker-commits", role="ingest")
     try:
