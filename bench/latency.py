@@ -27,6 +27,7 @@ import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from hcp.broker import ensure_topics, free_port, start_embedded_broker
+from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
 from hcp.processes import (
@@ -72,7 +73,7 @@ def watch(broker: BrokerSettings, node_of_site: dict[str, str], observed: Observ
         ]
     )
     while not stop.is_set():
-        for message in consumer.consume(num_messages=500, timeout=0.05):
+        for message in ready_messages(consumer, 0.05):
             if message.error():
                 continue
             now_ms = time.time() * 1000

@@ -46,6 +46,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.procstat import cpu_seconds, peak_rss_mib
 from hcp.broker import ensure_topics, free_port, start_embedded_broker
+from hcp.consuming import ready_messages
 from hcp.fleet import load_fleet
 from hcp.processes import process_environment, start_worker_process, stop_process, wait_until_group_stable
 from hcp.records import DeviceKind
@@ -186,7 +187,7 @@ def bare_confluent(broker: BrokerSettings, topic: str, partitions: int, total: i
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
     work = Arithmetic(warm_up)
     while work.messages < total:
-        for message in consumer.consume(num_messages=500, timeout=0.2):
+        for message in ready_messages(consumer, 0.2):
             if message.error() is None:
                 work.take(topic, message.value())
     result = work.result()

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, KafkaException
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from hcp.codec import decode_record
+from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError, RecordError
 from hcp.notify.channels import build_channels
 from hcp.notify.notifier import Notifier
@@ -63,7 +64,7 @@ def run_notifier(
     try:
         consumer.subscribe([ALERTS])
         while not stop.is_set():
-            messages = consumer.consume(100, timeout=settings.poll_interval_s)
+            messages = ready_messages(consumer, settings.poll_interval_s, limit=100)
             for message in messages:
                 if message.error() is not None:
                     log.warning("alerts stream error: %s", message.error())

@@ -31,6 +31,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.latency import percentiles
+from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
 from hcp.ledger import LedgerWriter, check_ledger, read_ledger
@@ -118,7 +119,7 @@ def watch(broker: BrokerSettings, samples: Samples, stop: threading.Event) -> No
         ]
     )
     while not stop.is_set():
-        for message in consumer.consume(num_messages=500, timeout=0.05):
+        for message in ready_messages(consumer, 0.05):
             if message.error():
                 continue
             if message.topic() == MARKET_PRICES:
