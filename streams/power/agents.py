@@ -62,10 +62,15 @@ class ControlState:
     """Called with (seconds since the message entered the broker, decisions sent) after each decided message."""
 
 
-async def send_records(topic: faust.TopicT, records: Sequence[Record]) -> None:
-    """Send records keyed by site and wait until the broker has them all (in order within a site)."""
+async def send_records(batches: Sequence[tuple[faust.TopicT, Sequence[Record]]]) -> None:
+    """Send records keyed by site and wait until the broker has them all (in order within a topic and site).
+
+    Every record is queued before the first acknowledgement is awaited: one broker round trip for the commands
+    and the decisions together, not one per topic.
+    """
     deliveries = [
         await topic.send(key=str(record.site_id).encode(), value=record.to_json(), force=True)
+        for topic, records in batches
         for record in records
     ]
     await asyncio.gather(*deliveries)
@@ -119,8 +124,7 @@ async def handle_event(
             await dead_letter_failure(deadletters, event, err)
         output = None
     if output is not None:
-        await send_records(commands, output.commands)
-        await send_records(decisions, output.decisions)
+        await send_records([(commands, output.commands), (decisions, output.decisions)])
         write_changes(table, output.changes)
         state.decisions += len(output.decisions)
         state.commands += len(output.commands)
