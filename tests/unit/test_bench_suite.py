@@ -30,3 +30,36 @@ def test_cpu_and_memory_of_a_process_come_from_proc():
 def test_the_suite_command_explains_itself():
     result = subprocess.run([sys.executable, "-m", "bench", "--help"], capture_output=True, text=True, check=True)
     assert "--quick" in result.stdout and "throughput" in result.stdout
+
+
+def test_latency_summary_names_the_offered_load_of_both_latency_benchmarks():
+    row = {"p50_ms": 40.0, "p99_ms": 80.0, "p99_9_ms": 90.0}
+    runs = {
+        "demo_fleet": [
+            {"speed": 600.0, "device_readings_per_s": 19480, "tick_to_command": row, "bare_round_trip": row}
+        ],
+        "under_100k_readings_per_s": [
+            {"speed": 600.0, "telemetry": {"offered_readings_per_s": 100000}, "tick_to_command": row,
+             "bare_round_trip": row}
+        ],
+    }
+    lines = suite.summary_lines({"latency": runs})
+    assert lines[0].startswith(
+        "demo_fleet speed 600 (19,480 readings/s offered): tick to command p50/p99/p99.9 40.0/80.0"
+    )
+    assert lines[1].startswith("under_100k_readings_per_s speed 600 (100,000 readings/s offered)")
+
+
+def test_the_simulator_fleet_under_load_keeps_sites_and_nodes_with_a_few_devices():
+    from bench.latency_under_load import sparse_fleet
+    from bench.throughput import LARGE_FLEET
+    from hcp.fleet import load_fleet
+
+    fleet = load_fleet(LARGE_FLEET)
+    sparse = sparse_fleet(fleet)
+    assert [(s.site_id, s.node, s.power_cap_mw) for s in sparse.sites] == [
+        (s.site_id, s.node, s.power_cap_mw) for s in fleet.sites
+    ]
+    assert all(g.count == 1 for s in sparse.sites for g in s.asics)
+    assert [[(g.model, g.count) for g in s.gpus] for s in sparse.sites] == [[(s.gpus[0].model, 8)] for s in fleet.sites]
+    assert {g.model for s in sparse.sites for g in s.asics} == {g.model for s in fleet.sites for g in s.asics}
