@@ -8,9 +8,10 @@ and 10,000 GPUs at ten sites, collectors of `--readings-per-message`). The telem
 every ASIC (`bench.throughput.build_messages`), one fleet poll a second: 100,000 readings a second, the fleet
 reporting every second. The simulator cannot itself make 100,000 readings a second on this machine
 (`bench.simulator`), so it runs the market, the job arrivals and the GPUs at the demo's speed (600) for the same
-sites and nodes with one device per ASIC model and one 8-GPU node per site (its own telemetry is then a few
-readings a second; commands for GPUs it does not simulate are refused and counted). The first poll, which
-discovers every device, is sent and committed before anything is timed.
+sites and nodes with no ASICs and one 8-GPU node per site (its own telemetry is then a few readings a second;
+commands for devices it does not simulate are refused and counted). Its ASICs would report through the same
+collector ids as the pre-built polls with other members, and the ingest worker would see devices come and go.
+The first poll, which discovers every device, is sent and committed before anything is timed.
 
 Latency is measured as `bench.latency` measures it (the tick's Kafka timestamp to the first decision or command
 for the interval it opens, read by a consumer of its own), beside the same bare round trip. The ingest worker's
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -46,14 +48,11 @@ LEAD_S = 3.0
 
 
 def sparse_fleet(fleet: Fleet) -> Fleet:
-    """The same sites, nodes and caps with one device per ASIC model and one 8-GPU node per site: the simulator's
-    fleet, whose telemetry is negligible beside the pre-built load."""
+    """The same sites, nodes and caps with no ASICs and one 8-GPU node per site: the simulator's fleet, whose
+    telemetry is negligible beside the pre-built load."""
     sites = tuple(
         site.model_copy(
-            update={
-                "asics": tuple(group.model_copy(update={"count": 1}) for group in site.asics),
-                "gpus": tuple(group.model_copy(update={"count": 8}) for group in site.gpus[:1]),
-            }
+            update={"asics": (), "gpus": tuple(group.model_copy(update={"count": 8}) for group in site.gpus[:1])}
         )
         for site in fleet.sites
     )
@@ -61,6 +60,8 @@ def sparse_fleet(fleet: Fleet) -> Fleet:
 
 
 def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str, object]:
+    # The sparse simulator refuses (and warns about) every command for a device it does not simulate: counted.
+    logging.getLogger("simulators.simulation").setLevel(logging.ERROR)
     wall_s = hours * 3600 / SPEED
     with tempfile.TemporaryDirectory(prefix="hcp-bench-latency-load-") as home:
         fleet_file = fleet_with_collector_size(LARGE_FLEET, readings_per_message, Path(home))
@@ -101,7 +102,12 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
                 summary = run_simulation(sim, broker, storage, sparse_fleet(fleet), run_id="bench-under-load")
                 sender.join(120)
                 load_sent = time.monotonic()
-                committed = wait_until_committed(broker, group_of("ingest"), TELEMETRY_ASIC, sent["last"], 300)
+                try:
+                    committed: float | None = wait_until_committed(
+                        broker, group_of("ingest"), TELEMETRY_ASIC, sent["last"], 120
+                    )
+                except RuntimeError:  # the worker did not carry the load: reported, the latency still stands
+                    committed = None
                 ingest_cpu_s = cpu_seconds(ingest.pid) - cpu_before
                 time.sleep(1.0)
                 ingest_rss = peak_rss_mib(ingest.pid)
@@ -114,6 +120,7 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
             ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)
             baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
     readings = sum(count for _, _, count in load)
+    busy_until = committed or time.monotonic()
     warm = sorted(observed.ticks.items(), key=lambda item: item[1])[len(fleet.sites) * 4 :]
     return {
         "fleet": f"{LARGE_FLEET.name}, {readings_per_message} readings per message",
@@ -123,8 +130,8 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
             "offered_readings_per_s": round(readings / (len(load) / per_poll)),
             "readings": readings,
             "send_s": round(load_sent - load_started, 2),
-            "committed_s_after_last_poll": round(committed - load_sent, 2),
-            "ingest_busy_share_of_a_core": round(ingest_cpu_s / (committed - load_started), 2),
+            "committed_s_after_last_poll": round(committed - load_sent, 2) if committed else None,
+            "ingest_busy_share_of_a_core": round(ingest_cpu_s / (busy_until - load_started), 2),
             "ingest_readings_per_cpu_s": round(readings / max(ingest_cpu_s, 1e-9)),
             "ingest_peak_rss_mib": ingest_rss,
             "first_poll_discovery_s": round(discovery_s, 1),
