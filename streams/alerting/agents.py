@@ -39,6 +39,15 @@ async def publish_alerts(topic: faust.TopicT, alerts: Sequence[Alert]) -> None:
     await asyncio.gather(*deliveries)
 
 
+async def check_pipeline_once(state: AlertingState, alerts_topic: faust.TopicT) -> None:
+    """The pipeline rules (lag, dead-letter rate) once, published.
+
+    In a thread: the rules' lock may be held for seconds by a batch of large polls (`evaluate_batch`), and
+    waiting for it on the event loop stalled every agent of the worker meanwhile.
+    """
+    await publish_alerts(alerts_topic, await run_to_completion(evaluate_pipeline, state, time.time()))
+
+
 def register_alerting(app: faust.App, fleet: Fleet, settings: AlertSettings, metrics: PlatformMetrics) -> AlertingState:
     """Declare `raise_alerts` and its pipeline timer on `app`."""
     state = AlertingState(AlertEvaluator(fleet, settings), metrics)
@@ -54,7 +63,7 @@ def register_alerting(app: faust.App, fleet: Fleet, settings: AlertSettings, met
             await publish_alerts(alerts_topic, await run_to_completion(evaluate_batch, state, batch, origins))
 
     async def check_pipeline() -> None:
-        await publish_alerts(alerts_topic, evaluate_pipeline(state, time.time()))
+        await check_pipeline_once(state, alerts_topic)
 
     app.agent(contract_topics(app, WATCHED_TOPICS), name="raise_alerts")(raise_alerts)
     app.timer(PIPELINE_CHECK_INTERVAL_S, name="check_pipeline")(check_pipeline)
