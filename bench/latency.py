@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from hcp.broker import ensure_topics, free_port, start_embedded_broker
+from bench.platform import embedded_platform
 from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
 from hcp.processes import (
-    process_environment,
     start_worker_process,
     stop_process,
     wait_until_caught_up,
@@ -39,7 +38,7 @@ from hcp.processes import (
 )
 from hcp.records import Decision, PriceTick
 from hcp.records.market import PriceKind
-from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings, WorkerSettings
+from hcp.settings import BrokerSettings, SimulatorSettings, WorkerSettings
 from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
 from simulators.runner import run_simulation
 
@@ -136,45 +135,40 @@ def measure(
 ) -> dict[str, object]:
     fleet = load_fleet(fleet_file)
     node_of_site = {site.site_id: site.node for site in fleet.sites}
-    with tempfile.TemporaryDirectory(prefix="hcp-bench-") as home:
-        broker = BrokerSettings(embedded_port=free_port())
-        storage = StorageSettings(home=Path(home))
-        storage.run_dir.mkdir(parents=True)
-        with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
-            ensure_topics(broker)
-            env = process_environment(broker, storage, fleet_file)
-            worker = start_worker_process(env, storage.run_dir / "ingest.log", role=ROLES[0])
-            control = start_worker_process(env, storage.run_dir / "control.log", role=ROLES[1])
-            wait_until_group_stable(broker, group_of(ROLES[0]), worker)
-            wait_until_group_stable(broker, group_of(ROLES[1]), control)
-            observed, stop = Observed(), threading.Event()
-            watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
-            watcher.start()
+    with tempfile.TemporaryDirectory(prefix="hcp-bench-") as home, embedded_platform(Path(home), fleet_file) as stack:
+        broker, storage = stack.broker, stack.storage
+        worker = start_worker_process(stack.env, stack.log("ingest"), role=ROLES[0])
+        control = start_worker_process(stack.env, stack.log("control"), role=ROLES[1])
+        wait_until_group_stable(broker, group_of(ROLES[0]), worker)
+        wait_until_group_stable(broker, group_of(ROLES[1]), control)
+        observed, stop = Observed(), threading.Event()
+        watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
+        watcher.start()
+        try:
+            sim = SimulatorSettings(
+                start=datetime(2023, 1, 16, tzinfo=UTC),
+                hours=hours,
+                speed=speed,
+                seed=seed,
+                telemetry_interval_s=telemetry_interval_s,
+            )
+            summary = run_simulation(sim, broker, storage, fleet, run_id=f"bench-{speed:g}")
+            wait_until_caught_up(broker, group_of(ROLES[1]), control, 300, [MARKET_PRICES, WORKLOAD_REQUESTS])
+            # Decisions come from the control worker; an ingest worker behind the telemetry (a fleet larger
+            # than one ingest worker takes) is recorded, not waited for.
             try:
-                sim = SimulatorSettings(
-                    start=datetime(2023, 1, 16, tzinfo=UTC),
-                    hours=hours,
-                    speed=speed,
-                    seed=seed,
-                    telemetry_interval_s=telemetry_interval_s,
-                )
-                summary = run_simulation(sim, broker, storage, fleet, run_id=f"bench-{speed:g}")
-                wait_until_caught_up(broker, group_of(ROLES[1]), control, 300, [MARKET_PRICES, WORKLOAD_REQUESTS])
-                # Decisions come from the control worker; an ingest worker behind the telemetry (a fleet larger
-                # than one ingest worker takes) is recorded, not waited for.
-                try:
-                    wait_until_caught_up(broker, group_of(ROLES[0]), worker, timeout=60)
-                    ingest_caught_up = True
-                except BrokerError:
-                    ingest_caught_up = False
-                time.sleep(1.0)
-            finally:
-                stop.set()
-                watcher.join(10)
-                stop_process(control)
-                stop_process(worker)
-            ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)
-            baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
+                wait_until_caught_up(broker, group_of(ROLES[0]), worker, timeout=60)
+                ingest_caught_up = True
+            except BrokerError:
+                ingest_caught_up = False
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            watcher.join(10)
+            stop_process(control)
+            stop_process(worker)
+        ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)
+        baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
     # The simulation starts once the worker's group is stable; the first hour of ticks is still left out as
     # warm-up (first fetches, table recovery).
     devices = sum(g.count for site in fleet.sites for g in (*site.asics, *site.gpus))

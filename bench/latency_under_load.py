@@ -33,12 +33,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.latency import Observed, group_of, percentiles, round_trip_baseline, watch
+from bench.platform import embedded_platform
 from bench.procstat import cpu_seconds, peak_rss_mib
 from bench.throughput import LARGE_FLEET, build_messages, fleet_with_collector_size, produce, wait_until_committed
-from hcp.broker import ensure_topics, free_port, start_embedded_broker
 from hcp.fleet import Fleet, load_fleet
-from hcp.processes import process_environment, start_worker_process, stop_process, wait_until_group_stable
-from hcp.settings import BrokerSettings, SimulatorSettings, StorageSettings
+from hcp.processes import start_worker_process, stop_process, wait_until_group_stable
+from hcp.settings import SimulatorSettings
 from hcp.topics import TELEMETRY_ASIC
 from simulators.runner import run_simulation
 
@@ -71,14 +71,10 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
         per_poll = len(messages) // (polls + 1)
         discovery, load = messages[:per_poll], messages[per_poll:]
         node_of_site = {site.site_id: site.node for site in fleet.sites}
-        broker = BrokerSettings(embedded_port=free_port())
-        storage = StorageSettings(home=Path(home))
-        storage.run_dir.mkdir(parents=True)
-        with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
-            ensure_topics(broker)
-            env = process_environment(broker, storage, fleet_file)
-            ingest = start_worker_process(env, storage.run_dir / "ingest.log", role="ingest")
-            control = start_worker_process(env, storage.run_dir / "control.log", role="control")
+        with embedded_platform(Path(home), fleet_file) as stack:
+            broker, storage = stack.broker, stack.storage
+            ingest = start_worker_process(stack.env, stack.log("ingest"), role="ingest")
+            control = start_worker_process(stack.env, stack.log("control"), role="control")
             observed, stop = Observed(), threading.Event()
             watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
             sent: dict[str, object] = {}

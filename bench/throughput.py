@@ -44,13 +44,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition as AioTopicPartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from bench.platform import embedded_platform
 from bench.procstat import cpu_seconds, peak_rss_mib
-from hcp.broker import ensure_topics, free_port, start_embedded_broker
 from hcp.consuming import ready_messages
 from hcp.fleet import load_fleet
-from hcp.processes import process_environment, start_worker_process, stop_process, wait_until_group_stable
+from hcp.processes import start_worker_process, stop_process, wait_until_group_stable
 from hcp.records import DeviceKind
-from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
+from hcp.settings import BrokerSettings, WorkerSettings
 from hcp.telemetry_columns import decode_telemetry
 from hcp.topics import TELEMETRY_ASIC, TOPICS
 from simulators.asic import AsicFleetSimulator
@@ -265,13 +265,9 @@ def measure(
         warm_up, measured = messages[:per_poll], messages[per_poll : per_poll * (polls + 1)]
         readings = sum(count for _, _, count in measured)
         partitions = TOPICS[TELEMETRY_ASIC].partitions
-        broker = BrokerSettings(embedded_port=free_port())
-        storage = StorageSettings(home=Path(home))
-        storage.run_dir.mkdir(parents=True)
-        with start_embedded_broker(broker, log_file=storage.run_dir / "broker.log"):
-            ensure_topics(broker)
-            env = process_environment(broker, storage, fleet_file)
-            worker = start_worker_process(env, storage.run_dir / "ingest.log", role="ingest")
+        with embedded_platform(Path(home), fleet_file) as stack:
+            broker, storage = stack.broker, stack.storage
+            worker = start_worker_process(stack.env, stack.log("ingest"), role="ingest")
             try:
                 group = WorkerSettings(role="ingest").group_id
                 wait_until_group_stable(broker, group, worker)
