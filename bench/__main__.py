@@ -32,9 +32,8 @@ def latency(quick: bool) -> dict[str, object]:
     and workers)."""
     runs = {}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        script = Path(__file__).with_name("latency.py")
         flags = ["--speeds", "600,3000", "--hours", "3" if quick else "6"]
-        subprocess.run([sys.executable, str(script), *flags, "--out", out.name], check=True, timeout=1800)
+        subprocess.run([sys.executable, "-m", "bench.latency", *flags, "--out", out.name], check=True, timeout=1800)
         runs["demo_fleet"] = json.loads(Path(out.name).read_text())["runs"]
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         flags = ["--hours", "3" if quick else "8", "--out", out.name]
@@ -96,7 +95,7 @@ def summary_lines(results: dict[str, object]) -> list[str]:
             f"{bill['warehouse_ratio']} x direct; billing flow {p['billing_s']} s = {bill['billing_ratio']} x direct; "
             f"invoices match the priced usage: {bill['invoices_match_priced_usage']}"
         )
-    if isinstance(lat := results.get("latency"), dict):
+    if isinstance(lat := results.get("latency"), dict) and "error" not in lat:
         for name, runs in lat.items():
             for run in runs:
                 c, b = run["tick_to_command"], run["bare_round_trip"]
@@ -133,7 +132,10 @@ def main() -> None:
         print(f"  {name} took {time.perf_counter() - started:.0f} s", flush=True)
     results["load_average_after"] = os.getloadavg()
     results["bench_peak_rss_mib"] = own_peak_rss_mib()
-    results["summary"] = summary_lines(results)
+    try:
+        results["summary"] = summary_lines(results)
+    except Exception as err:  # a summary bug must not lose the figures: they are written below regardless
+        results["summary"] = [f"summary failed: {type(err).__name__}: {err}"]
     out = args.out or RESULTS_DIR / f"{datetime.now(UTC):%Y-%m-%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")

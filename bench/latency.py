@@ -1,6 +1,6 @@
 """Benchmark: price tick to decision latency through the real broker and worker, against a bare round trip.
 
-Run: `python bench/latency.py [--hours 6] [--speeds 600,3000] [--out results.json]`.
+Run: `python -m bench.latency [--hours 6] [--speeds 600,3000] [--out results.json]`.
 
 For each speed (600 is the demo's load, 3000 a 5x burst) it starts the embedded broker and the workers, runs the
 simulators, and measures, for every real-time price tick, the time from the tick's send (its Kafka timestamp)
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from bench.platform import embedded_platform
+from bench.embedded import embedded_platform
 from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet

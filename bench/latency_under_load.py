@@ -32,8 +32,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.embedded import embedded_platform
 from bench.latency import Observed, group_of, percentiles, round_trip_baseline, watch
-from bench.platform import embedded_platform
 from bench.procstat import cpu_seconds, peak_rss_mib
 from bench.throughput import LARGE_FLEET, build_messages, fleet_with_collector_size, produce, wait_until_committed
 from hcp.fleet import Fleet, load_fleet

@@ -44,7 +44,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition as AioTopicPartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from bench.platform import embedded_platform
+from bench.embedded import embedded_platform
 from bench.procstat import cpu_seconds, peak_rss_mib
 from hcp.consuming import ready_messages
 from hcp.fleet import load_fleet

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from bench import __main__ as suite
 from bench.procstat import cpu_seconds, own_peak_rss_mib, peak_rss_mib
@@ -10,7 +11,14 @@ from bench.procstat import cpu_seconds, own_peak_rss_mib, peak_rss_mib
 
 def test_every_benchmark_of_the_suite_is_listed_with_a_summary():
     assert set(suite.suite(quick=True)) == {
-        "throughput", "landing", "poison", "simulator", "models", "warehouse", "latency", "billing_scale"
+        "throughput",
+        "landing",
+        "poison",
+        "simulator",
+        "models",
+        "warehouse",
+        "latency",
+        "billing_scale",
     }
     poison = {"poison_records": 200, "valid_polls": 20_000, "with_poison_valid_per_s": 970, "ratio": 0.97}
     assert suite.summary_lines({"poison": poison}) == [
@@ -39,8 +47,12 @@ def test_latency_summary_names_the_offered_load_of_both_latency_benchmarks():
             {"speed": 600.0, "device_readings_per_s": 19480, "tick_to_command": row, "bare_round_trip": row}
         ],
         "under_100k_readings_per_s": [
-            {"speed": 600.0, "telemetry": {"offered_readings_per_s": 100000}, "tick_to_command": row,
-             "bare_round_trip": row}
+            {
+                "speed": 600.0,
+                "telemetry": {"offered_readings_per_s": 100000},
+                "tick_to_command": row,
+                "bare_round_trip": row,
+            }
         ],
     }
     lines = suite.summary_lines({"latency": runs})
@@ -62,3 +74,19 @@ def test_the_simulator_fleet_under_load_keeps_sites_and_nodes_with_no_asics_and_
     ]
     assert all(s.asics == () for s in sparse.sites)  # the pre-built polls are the only ASIC telemetry
     assert [[(g.model, g.count) for g in s.gpus] for s in sparse.sites] == [[(s.gpus[0].model, 8)] for s in fleet.sites]
+
+
+def test_a_failed_latency_benchmark_leaves_the_other_summary_lines():
+    results = {
+        "latency": {"error": "ImportError: boom", "traceback": "..."},
+        "landing": {"landing_rows_per_s": 10, "ratio": 2.0},
+    }
+    assert suite.summary_lines(results) == ["landing 10 rows/s = 2.0 x DuckDB Arrow append"]
+
+
+def test_the_broker_benchmarks_start_as_the_suite_starts_them():
+    """The suite runs them as `python -m bench.<name>`; a module of bench/ must not hide a standard one."""
+    for module in ("bench.latency", "bench.throughput", "bench.latency_under_load"):
+        result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, (module, result.stderr[-500:])
+    assert not Path(suite.__file__).with_name("platform.py").exists()  # hides the stdlib's platform in script mode

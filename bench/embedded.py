@@ -1,4 +1,8 @@
-"""The embedded platform a broker benchmark runs against: a fresh broker with the contract topics, a storage home."""
+"""The embedded platform a broker benchmark runs against: a fresh broker with the contract topics, a storage home.
+
+(Not `bench/platform.py`: a script run as `python bench/<name>.py` has `bench/` first on `sys.path`, where that
+name hides the standard library's `platform`. The benchmarks run as modules, `python -m bench.<name>`.)
+"""
 
 from __future__ import annotations
 
