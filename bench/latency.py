@@ -59,6 +59,16 @@ class Observed:
     decisions: dict[tuple[str, str], float] = field(default_factory=dict)
     commands: dict[tuple[str, str], float] = field(default_factory=dict)
 
+    def tick_latencies(self, warm_up_ticks: int) -> dict[str, dict[str, float | int]]:
+        """Percentiles from each tick's send to its interval's first decision, first command, and to the
+        benchmark's own reader, leaving out the first `warm_up_ticks` ticks sent."""
+        warm = sorted(self.ticks.items(), key=lambda item: item[1])[warm_up_ticks:]
+        return {
+            "tick_to_decision": percentiles([self.decisions[k] - sent for k, sent in warm if k in self.decisions]),
+            "tick_to_command": percentiles([self.commands[k] - sent for k, sent in warm if k in self.commands]),
+            "tick_to_other_reader": percentiles([self.tick_seen[k] - sent for k, sent in warm]),
+        }
+
 
 def watch(broker: BrokerSettings, node_of_site: dict[str, str], observed: Observed, stop: threading.Event) -> None:
     """Read prices, decisions and commands from the beginning; note when each interval's first answer arrived."""
@@ -172,10 +182,6 @@ def measure(
     # The simulation starts once the worker's group is stable; the first hour of ticks is still left out as
     # warm-up (first fetches, table recovery).
     devices = sum(g.count for site in fleet.sites for g in (*site.asics, *site.gpus))
-    warm = sorted(observed.ticks.items(), key=lambda item: item[1])[len(fleet.sites) * 4 :]
-    to_decision = [observed.decisions[key] - sent for key, sent in warm if key in observed.decisions]
-    to_command = [observed.commands[key] - sent for key, sent in warm if key in observed.commands]
-    to_reader = [observed.tick_seen[key] - sent for key, sent in warm]
     return {
         "speed": speed,
         "simulated_hours": hours,
@@ -185,9 +191,7 @@ def measure(
         "events_per_s": round(summary.events_total / summary.wall_seconds, 1),
         "ingest_caught_up_within_60_s": ingest_caught_up,
         "ticks": len(observed.ticks),
-        "tick_to_decision": percentiles(to_decision),
-        "tick_to_command": percentiles(to_command),
-        "tick_to_other_reader": percentiles(to_reader),
+        **observed.tick_latencies(len(fleet.sites) * 4),
         "bare_round_trip": percentiles(baseline),
     }
 

@@ -117,7 +117,6 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
             baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
     readings = sum(count for _, _, count in load)
     busy_until = committed or time.monotonic()
-    warm = sorted(observed.ticks.items(), key=lambda item: item[1])[len(fleet.sites) * 4 :]
     return {
         "fleet": f"{LARGE_FLEET.name}, {readings_per_message} readings per message",
         "speed": SPEED,
@@ -135,9 +134,7 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
         "simulation_events_per_s": round(summary.events_total / summary.wall_seconds, 1),
         "commands_refused_by_the_sparse_simulator": summary.commands_rejected,
         "ticks": len(observed.ticks),
-        "tick_to_decision": percentiles([observed.decisions[k] - t for k, t in warm if k in observed.decisions]),
-        "tick_to_command": percentiles([observed.commands[k] - t for k, t in warm if k in observed.commands]),
-        "tick_to_other_reader": percentiles([observed.tick_seen[k] - t for k, t in warm]),
+        **observed.tick_latencies(len(fleet.sites) * 4),
         "bare_round_trip": percentiles(baseline),
     }
 

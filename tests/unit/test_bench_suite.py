@@ -90,3 +90,18 @@ def test_the_broker_benchmarks_start_as_the_suite_starts_them():
         result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=False)
         assert result.returncode == 0, (module, result.stderr[-500:])
     assert not Path(suite.__file__).with_name("platform.py").exists()  # hides the stdlib's platform in script mode
+
+
+def test_tick_latencies_leave_out_the_warm_up_ticks_and_ticks_nothing_answered():
+    from bench.latency import Observed
+
+    observed = Observed(
+        ticks={("N", "t0"): 0.0, ("N", "t1"): 100.0, ("N", "t2"): 200.0},
+        tick_seen={("N", "t0"): 5.0, ("N", "t1"): 108.0, ("N", "t2"): 204.0},
+        decisions={("N", "t0"): 900.0, ("N", "t1"): 150.0, ("N", "t2"): 230.0},
+        commands={("N", "t2"): 240.0},
+    )
+    latencies = observed.tick_latencies(warm_up_ticks=1)
+    assert latencies["tick_to_decision"]["n"] == 2 and latencies["tick_to_decision"]["max_ms"] == 50.0
+    assert latencies["tick_to_command"]["n"] == 1 and latencies["tick_to_command"]["p50_ms"] == 40.0
+    assert latencies["tick_to_other_reader"]["max_ms"] == 8.0
