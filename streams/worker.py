@@ -32,6 +32,18 @@ def ensure_changelog_topics(app: faust.App, broker: BrokerSettings, timeout: flo
     return create_missing_topics(broker, changelog_topics(app), config={"cleanup.policy": "compact"}, timeout=timeout)
 
 
+def quiet_worker(app: faust.App, loglevel: str) -> faust.Worker:
+    """A faust worker that logs at `loglevel` and no lower.
+
+    Faust's terminal spinner (made even when stdout is a file) sets the root logger to DEBUG when the level is
+    WARN or above, so that every `log.debug` of faust and aiokafka builds a record for it: a fifth of the ingest
+    worker's time under load (docs/benchmarks.md). Without the spinner the root logger stays at `loglevel`.
+    """
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.spinner = None
+    return worker
+
+
 def run_worker(
     worker: WorkerSettings,
     broker: BrokerSettings,
@@ -60,7 +72,7 @@ def run_worker(
         lambda snapshot: metrics.observe_lag(snapshot, landing_group),
     )
     try:
-        faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+        quiet_worker(app, loglevel).execute_from_commandline()
     finally:
         if endpoint is not None:
             endpoint.stop()

@@ -1,6 +1,7 @@
 """The app factory: fresh apps, explicit registration, topics and tables that match the contract."""
 
 import importlib
+import logging
 import pkgutil
 
 import faust
@@ -12,7 +13,7 @@ from hcp.topics import MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS, WOR
 from streams.alerting.evaluation import WATCHED_TOPICS
 from streams.app import create_app
 from streams.topics import contract_topic
-from streams.worker import changelog_topics
+from streams.worker import changelog_topics, quiet_worker
 
 
 def new_app(tmp_path, **worker):
@@ -71,3 +72,17 @@ def test_table_changelogs_have_the_partitions_of_their_source_topics(tmp_path):
 
 def test_app_is_a_faust_app(tmp_path):
     assert isinstance(new_app(tmp_path), faust.App)
+
+
+def test_the_worker_keeps_the_root_logger_at_its_level(tmp_path):
+    # faust's own Worker sets the root logger to DEBUG for its spinner: every aiokafka debug line then builds
+    # a record (a measurable share of the ingest worker's CPU). The worker hcp runs must not.
+    root = logging.getLogger()
+    saved_level, saved_handlers = root.level, list(root.handlers)
+    try:
+        quiet_worker(new_app(tmp_path), "warn")._setup_logging()
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("aiokafka.producer.producer").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
