@@ -87,10 +87,11 @@ class FleetTracker:
         self.offline_after = timedelta(seconds=offline_after_s)
         self._states: dict[str, DeviceState] = {}  # last_seen here is as of the last change; see _last_seen
         self._last_seen: dict[str, datetime] = {}
-        self._by_site: dict[str, set[str]] = {}
+        self._by_site: dict[tuple[str, DeviceKind], set[str]] = {}  # (site, kind) -> its devices
         self._online_at: dict[str, set[str]] = {}  # site -> its devices whose status is online
         self._clocks: dict[tuple[str, DeviceKind], datetime] = {}
-        self._expiry_due: dict[str, datetime] = {}  # no online device of the site can be silent before this
+        # (site, kind) -> no online device of that kind at the site can be silent before its clock passes this
+        self._expiry_due: dict[tuple[str, DeviceKind], datetime] = {}
 
     @property
     def devices(self) -> Mapping[str, DeviceState]:
@@ -107,7 +108,7 @@ class FleetTracker:
     def restore(self, device_id: str, state: DeviceState) -> None:
         """Know a device from earlier (e.g. a recovered table), without emitting a change."""
         self._put(device_id, state)
-        self._expect_reports(state.site_id, state.last_seen)
+        self._expect_reports(state.site_id, state.kind, state.last_seen)
         clock = self._clocks.get((state.site_id, state.kind))
         if clock is None or state.last_seen > clock:
             self._clocks[(state.site_id, state.kind)] = state.last_seen
@@ -128,7 +129,7 @@ class FleetTracker:
         clock = self._clocks.get((site_id, kind))
         if clock is None or event_time > clock:
             self._clocks[(site_id, kind)] = clock = event_time
-        self._expect_reports(site_id, event_time)
+        self._expect_reports(site_id, kind, event_time)
         if self._observe_routine(site_id, device_ids, models, event_time):
             return []
         changes = []
@@ -172,48 +173,62 @@ class FleetTracker:
 
     def expire(self, site_id: str, now: datetime) -> list[DeviceChange]:
         """Mark offline the online devices of the site silent for more than `offline_after_s` at `now`, each
-        judged at `now` or at its own kind's clock at the site, whichever is earlier."""
-        due = self._expiry_due.get(site_id)
-        if due is None or now <= due:
+        judged at `now` or at its own kind's clock at the site, whichever is earlier.
+
+        A kind is scanned only once its judging time has passed the earliest moment one of its online devices
+        could have gone silent: a kind whose telemetry lags the other's (or `now`) costs nothing per call.
+        """
+        judged: dict[DeviceKind, datetime] = {}
+        for kind in DeviceKind:
+            due = self._expiry_due.get((site_id, kind))
+            at = min(now, self._clocks.get((site_id, kind), now))
+            if due is not None and at > due:
+                judged[kind] = at
+        if not judged:
             return []
         changes = []
-        earliest: datetime | None = None
-        for device_id in sorted(self._by_site.get(site_id, ())):
-            state = self[device_id]
+        earliest: dict[DeviceKind, datetime] = {}
+        states, last_seen = self._states, self._last_seen
+        scanned = (device_id for kind in judged for device_id in self._by_site.get((site_id, kind), ()))
+        for device_id in sorted(scanned):
+            state = states[device_id]
             if state.status is not DeviceStatus.ONLINE:
                 continue
-            silence = min(now, self._clocks.get((site_id, state.kind), now)) - state.last_seen
+            at = judged[state.kind]
+            seen = last_seen[device_id]
+            silence = at - seen
             if silence > self.offline_after:
-                state = replace(state, status=DeviceStatus.OFFLINE)
+                state = replace(state, status=DeviceStatus.OFFLINE, last_seen=seen)
                 self._put(device_id, state)
                 reason = f"silent for {silence.total_seconds():.0f} s (limit {self.offline_after.total_seconds():.0f})"
                 changes.append(self._change(device_id, state, now, reason=reason))
-            elif earliest is None or state.last_seen < earliest:
-                earliest = state.last_seen
-        if earliest is None:
-            del self._expiry_due[site_id]
-        else:
-            self._expiry_due[site_id] = earliest + self.offline_after
+            elif state.kind not in earliest or seen < earliest[state.kind]:
+                earliest[state.kind] = seen
+        for kind in judged:
+            if kind in earliest:
+                self._expiry_due[(site_id, kind)] = earliest[kind] + self.offline_after
+            else:
+                del self._expiry_due[(site_id, kind)]
         return changes
 
     def __getitem__(self, device_id: str) -> DeviceState:
         return self.devices[device_id]
 
-    def _expect_reports(self, site_id: str, last_seen: datetime) -> None:
+    def _expect_reports(self, site_id: str, kind: DeviceKind, last_seen: datetime) -> None:
         due = last_seen + self.offline_after
-        current = self._expiry_due.get(site_id)
+        current = self._expiry_due.get((site_id, kind))
         if current is None or due < current:
-            self._expiry_due[site_id] = due
+            self._expiry_due[(site_id, kind)] = due
 
     def _put(self, device_id: str, state: DeviceState) -> None:
         previous = self._states.get(device_id)
-        if previous is not None and previous.site_id != state.site_id:
-            self._by_site[previous.site_id].discard(device_id)
+        if previous is not None and (previous.site_id, previous.kind) != (state.site_id, state.kind):
+            self._by_site[(previous.site_id, previous.kind)].discard(device_id)
         if previous is not None:
             self._online_at.get(previous.site_id, set()).discard(device_id)
         self._states[device_id] = state
         self._last_seen[device_id] = state.last_seen
-        self._by_site.setdefault(state.site_id, set()).add(device_id)
+        self._by_site.setdefault((state.site_id, state.kind), set()).add(device_id)
         if state.status is DeviceStatus.ONLINE:
             self._online_at.setdefault(state.site_id, set()).add(device_id)
 

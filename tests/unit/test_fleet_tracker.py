@@ -116,3 +116,32 @@ def test_gpu_telemetry_read_ahead_does_not_make_asics_look_silent():
     tracker.observe("west-1", DeviceKind.ASIC, [asic("a2")], at(OFFLINE_AFTER_S + 1))
     [change] = tracker.expire("west-1", at(OFFLINE_AFTER_S + 1))
     assert change.device_id == "a1"
+
+
+class CountingStates(dict):
+    """The tracker's device states, counting lookups: how many devices a call looked at."""
+
+    lookups = 0
+
+    def __getitem__(self, key):
+        self.lookups += 1
+        return super().__getitem__(key)
+
+
+def test_a_kind_whose_clock_lags_is_not_rescanned_on_every_poll_of_the_other():
+    # The ingest worker calls expire on every poll. With GPU telemetry ahead of the ASICs by more than the
+    # limit, each GPU poll used to rescan every ASIC of the site (10,000 at a large site) and find none silent.
+    tracker = FleetTracker(OFFLINE_AFTER_S)
+    asics = [asic(f"a{i}") for i in range(200)]
+    tracker.observe("west-1", DeviceKind.ASIC, asics, T0)
+    tracker._states = CountingStates(tracker._states)
+    for k in range(1, 6):
+        now = at(k * 2 * OFFLINE_AFTER_S)
+        tracker.observe("west-1", DeviceKind.GPU, [gpu("g1")], now)
+        assert tracker.expire("west-1", now) == []
+    assert tracker._states.lookups <= 5  # the one GPU, at most once a poll; no ASIC
+    # When the ASIC clock itself passes the limit, the silent ASICs do go offline, and only they.
+    tracker.observe("west-1", DeviceKind.ASIC, asics[:150], at(OFFLINE_AFTER_S + 1))
+    changes = tracker.expire("west-1", at(20 * OFFLINE_AFTER_S))
+    assert sorted(c.device_id for c in changes) == sorted(a.device_id for a in asics[150:])
+    assert all(c.device_kind is DeviceKind.ASIC for c in changes)
