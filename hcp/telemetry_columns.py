@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -336,6 +337,18 @@ def _decode_uncached(topic: str, payload: bytes | None) -> TelemetryColumns:
 Verdict = tuple[str, datetime] | RecordError
 
 
+@dataclass(frozen=True)
+class VerdictWait:
+    """How long a reader of the memo waits for a verdict that another agent of the worker is working toward.
+
+    The wait goes on while that agent keeps noting verdicts (it decodes in message order, so it is getting
+    nearer) and ends after `stall_s` without one, or after `max_s` in all (then the reader decodes itself).
+    """
+
+    stall_s: float = 0.25
+    max_s: float = 5.0
+
+
 class VerdictMemo:
     """The verdicts (event id and time, or the error) of recently decoded telemetry messages, by message identity.
 
@@ -350,6 +363,7 @@ class VerdictMemo:
         self.hits = self.misses = 0
         self._verdicts: dict[tuple[str, int, int, int], Verdict] = {}
         self._lock = threading.Lock()
+        self._noted = threading.Condition(self._lock)
 
     @staticmethod
     def key(topic: str, partition: int, offset: int, payload: bytes | None) -> tuple[str, int, int, int]:
@@ -360,9 +374,21 @@ class VerdictMemo:
             self._verdicts[self.key(topic, partition, offset, payload)] = verdict
             while len(self._verdicts) > self.capacity:
                 del self._verdicts[next(iter(self._verdicts))]
+            self._noted.notify_all()
 
-    def recall(self, topic: str, partition: int, offset: int, payload: bytes | None) -> Verdict | None:
-        verdict = self._verdicts.get(self.key(topic, partition, offset, payload))
+    def recall(
+        self, topic: str, partition: int, offset: int, payload: bytes | None, wait: VerdictWait | None = None
+    ) -> Verdict | None:
+        """The verdict noted for this message, or None; with `wait`, first wait for it as `VerdictWait` says."""
+        key = self.key(topic, partition, offset, payload)
+        verdict = self._verdicts.get(key)
+        if verdict is None and wait is not None:
+            deadline = time.monotonic() + wait.max_s
+            with self._noted:
+                while (verdict := self._verdicts.get(key)) is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._noted.wait(min(wait.stall_s, left)):
+                        break
         if verdict is None:
             self.misses += 1
         else:
@@ -375,14 +401,19 @@ RECENT_VERDICTS = VerdictMemo()
 
 
 def decode_event_header(
-    topic: str, payload: bytes | None, origin: tuple[int, int] | None = None, memo: VerdictMemo = RECENT_VERDICTS
+    topic: str,
+    payload: bytes | None,
+    origin: tuple[int, int] | None = None,
+    memo: VerdictMemo = RECENT_VERDICTS,
+    wait: VerdictWait | None = None,
 ) -> tuple[str, datetime]:
     """Validate any record topic's message; return its event id and time (telemetry through the fast path).
 
-    With `origin` (partition, offset), a telemetry verdict already in `memo` is reused.
+    With `origin` (partition, offset), a telemetry verdict already in `memo` is reused; with `wait`, one that
+    another agent of the worker is working toward is awaited (`VerdictWait`) rather than decoded twice.
     """
     if topic in LAYOUTS:
-        verdict = memo.recall(topic, *origin, payload) if origin is not None else None
+        verdict = memo.recall(topic, *origin, payload, wait) if origin is not None else None
         if verdict is None:
             try:
                 columns = decode_telemetry(topic, payload, reader=False)  # validation only

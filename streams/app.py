@@ -11,6 +11,7 @@ from hcp.epochs import EpochFence
 from hcp.fleet import Fleet
 from hcp.observability import PlatformMetrics
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
+from hcp.telemetry_columns import VerdictWait
 from streams.alerting.agents import register_alerting
 from streams.billing.agents import register_billing
 from streams.commits import bound_wait_empty, guard_commits
@@ -94,7 +95,9 @@ def create_app(
     )
     metrics = metrics or PlatformMetrics(fleet)
     if worker.role in ("all", "ingest"):
-        register_landing(app, worker, storage, fence, frozenset(site.site_id for site in fleet.sites))
+        # The fleet agent validates every telemetry poll as it decodes it: landing awaits its verdicts.
+        sites = frozenset(site.site_id for site in fleet.sites)
+        register_landing(app, worker, storage, fence, sites, verdict_wait=VerdictWait())
         register_fleet(app, worker)
         register_billing(app)
         register_alerting(app, fleet, alert_settings or AlertSettings(), metrics)

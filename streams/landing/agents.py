@@ -14,6 +14,7 @@ from hcp.deadletters import dead_letter_message
 from hcp.epochs import BrokerRestartedError, EpochFence
 from hcp.landing import LandingWriter
 from hcp.settings import StorageSettings, WorkerSettings
+from hcp.telemetry_columns import VerdictWait
 from hcp.topics import DEAD_LETTERS, TOPICS
 from streams.landing.screening import TelemetryScreen, screen_triage
 from streams.landing.triage import (
@@ -57,14 +58,17 @@ def raw_message(event: faust.EventT) -> RawMessage:
 
 
 def sort_batch(
-    writer: LandingWriter, messages: list[RawMessage], screen: TelemetryScreen | None = None
+    writer: LandingWriter,
+    messages: list[RawMessage],
+    screen: TelemetryScreen | None = None,
+    verdict_wait: VerdictWait | None = None,
 ) -> tuple[Triage, list[Rejection]]:
     # One copy per (topic, partition, offset): the consumer was seen to hand over a message twice in one batch.
     first_copies: dict[tuple[str, int, int], RawMessage] = {}
     for message in messages:
         first_copies.setdefault((message.topic, message.partition, message.offset), message)
     unique = list(first_copies.values())
-    triage = screen_triage(triage_messages(unique), screen)
+    triage = screen_triage(triage_messages(unique, verdict_wait), screen)
     return triage, drop_landed_rejections(triage, writer)
 
 
@@ -75,6 +79,7 @@ async def land_events(
     counters: LandingCounters,
     fence: EpochFence | None = None,
     screen: TelemetryScreen | None = None,
+    verdict_wait: VerdictWait | None = None,
 ) -> None:
     """Land one batch: dead letters sent and delivered, landing files on disk, all before this returns.
 
@@ -85,7 +90,8 @@ async def land_events(
     if fence is not None:
         await run_to_completion(fence.check)
     # Validation and Parquet writes are CPU and disk work: keep them off the loop that heartbeats the group.
-    triage, rejections = await run_to_completion(sort_batch, writer, [raw_message(e) for e in events], screen)
+    messages = [raw_message(e) for e in events]
+    triage, rejections = await run_to_completion(sort_batch, writer, messages, screen, verdict_wait)
     deliveries = [
         await deadletters.send(key=rejection.message.key, value=value, headers=headers, force=True)
         for rejection in rejections
@@ -114,12 +120,16 @@ def register_landing(
     storage: StorageSettings,
     fence: EpochFence | None = None,
     known_sites: frozenset[str] | None = None,
+    verdict_wait: VerdictWait | None = None,
 ) -> LandingCounters:
     """Declare the landing agent `land_messages` on `app`, subscribed to every contract topic.
 
     With a `fence` (the broker epoch this worker started in), offsets land shifted by the epoch's base and a
     broker restart stops the process before it lands anything (exit code `EXIT_BROKER_RESTARTED`). With
-    `known_sites`, implausible telemetry (unknown site, clock a day off) is dead-lettered (`screening`).
+    `known_sites`, implausible telemetry (unknown site, clock a day off) is dead-lettered (`screening`). With
+    `verdict_wait` (the fleet agent runs in the same worker), telemetry verdicts are awaited from the fleet agent
+    instead of decoding each poll twice: when the worker is behind, the landing agent's large batches got ahead
+    of the fleet agent and decoded a third of the polls itself (docs/benchmarks.md).
     """
     channel = contract_topics(app, tuple(TOPICS))
     deadletters = contract_topic(app, DEAD_LETTERS)
@@ -132,7 +142,7 @@ def register_landing(
         batches = stream.take_events(worker.landing_batch_max, within=worker.landing_flush_interval_s)
         async for events in batches:
             try:
-                await land_events(events, writer, deadletters, counters, fence, screen)
+                await land_events(events, writer, deadletters, counters, fence, screen, verdict_wait)
             except BrokerRestartedError as err:
                 # Exit at once: a graceful stop would ack (and commit to the new broker) what was never landed.
                 log.critical("%s", err)

@@ -17,7 +17,7 @@ from pathlib import Path
 from hcp.exceptions import RecordError
 from hcp.landing import LandedMessage, LandingWriter
 from hcp.records import DeadLetter
-from hcp.telemetry_columns import decode_event_header
+from hcp.telemetry_columns import RECENT_VERDICTS, VerdictWait, decode_event_header
 from hcp.topics import RECORD_TOPICS
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -68,8 +68,12 @@ def decode_key(key: bytes | None) -> str | None:
     return None if key is None else key.decode("utf-8", errors="replace")
 
 
-def triage_messages(messages: Iterable[RawMessage]) -> Triage:
-    """Validate each message against its topic's record class and sort the batch."""
+def triage_messages(messages: Iterable[RawMessage], verdict_wait: VerdictWait | None = None) -> Triage:
+    """Validate each message against its topic's record class and sort the batch.
+
+    With `verdict_wait`, a telemetry message's verdict is awaited from the fleet agent of the same worker (which
+    validates every poll as it decodes it) rather than decoded a second time here (`VerdictWait`).
+    """
     landed: dict[tuple[str, int], list[LandedMessage]] = defaultdict(list)
     rejected: list[Rejection] = []
     for message in messages:
@@ -77,7 +81,9 @@ def triage_messages(messages: Iterable[RawMessage]) -> Triage:
         if message.topic in RECORD_TOPICS:
             try:
                 origin = (message.partition, message.offset)
-                event_id, event_time = decode_event_header(message.topic, message.value, origin)
+                event_id, event_time = decode_event_header(
+                    message.topic, message.value, origin, RECENT_VERDICTS, verdict_wait
+                )
             except RecordError as err:
                 rejected.append(Rejection(message, dead_letter_for(message, err)))
                 continue

@@ -2,6 +2,8 @@
 
 import json
 import random
+import threading
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,6 +14,7 @@ from hcp.exceptions import RecordError
 from hcp.fleet import load_fleet
 from hcp.telemetry_columns import (
     VerdictMemo,
+    VerdictWait,
     columns_from_record,
     decode_event_header,
     decode_fast,
@@ -189,3 +192,45 @@ def test_the_memo_forgets_the_oldest_verdicts_beyond_its_capacity():
         memo.remember(TELEMETRY_ASIC, 0, offset, b"x", ("e", T0))
     assert memo.recall(TELEMETRY_ASIC, 0, 0, b"x") is None
     assert memo.recall(TELEMETRY_ASIC, 0, 2, b"x") == ("e", T0)
+
+
+def note_in_order(memo, offsets, payload, gap_s):
+    """Another agent of the worker working through a backlog: a verdict every `gap_s`, in message order."""
+
+    def work():
+        for offset in offsets:
+            time.sleep(gap_s)
+            memo.remember(TELEMETRY_ASIC, 0, offset, payload, (f"from-fleet-{offset}", T0))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_reader_follows_the_other_agent_through_its_backlog():
+    # The landing agent asks for the verdict of the 30th message while the fleet agent is still at the first:
+    # the fleet agent notes one every 20 ms (0.6 s in all, longer than the stall limit), so the reader waits.
+    memo, payload = VerdictMemo(), polls(TELEMETRY_ASIC)[0]
+    writer = note_in_order(memo, range(30), payload, 0.02)
+    wait = VerdictWait(stall_s=0.3, max_s=30.0)
+    assert decode_event_header(TELEMETRY_ASIC, payload, (0, 29), memo, wait) == ("from-fleet-29", T0)
+    writer.join()
+    assert (memo.hits, memo.misses) == (1, 0)
+
+
+def test_a_reader_stops_waiting_when_nobody_notes_verdicts_and_decodes_itself():
+    memo, payload = VerdictMemo(), polls(TELEMETRY_ASIC)[0]
+    memo.remember(TELEMETRY_ASIC, 0, 1, payload, ("other", T0))
+    event_id, _ = decode_event_header(TELEMETRY_ASIC, payload, (0, 2), memo, VerdictWait(stall_s=0.05, max_s=30.0))
+    assert event_id != "other" and not event_id.startswith("from-fleet")  # decoded from the payload
+    assert (memo.hits, memo.misses) == (0, 1)
+
+
+def test_a_reader_waits_no_longer_than_its_limit_even_while_other_verdicts_come():
+    # The awaited message is one the other agent will never note (e.g. its partition moved away): the wait ends
+    # at `max_s` although verdicts for other messages keep coming.
+    memo, payload = VerdictMemo(), polls(TELEMETRY_ASIC)[0]
+    writer = note_in_order(memo, range(100, 400), payload, 0.01)
+    verdict = memo.recall(TELEMETRY_ASIC, 0, 7, payload, VerdictWait(stall_s=0.5, max_s=0.3))
+    assert verdict is None and writer.is_alive()
+    writer.join()
