@@ -165,6 +165,13 @@ class WorkerSettings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         20, ge=1, le=1500, description="longest a fetch waits for data; bounds the latency a quiet topic adds"
     )
+    nice: int = Field(
+        0,
+        ge=0,
+        le=19,
+        description="CPU niceness the worker adds to its own at start: an ingest worker sharing cores with a "
+        "control worker runs at 10, so that telemetry never queues a price decision behind it for CPU",
+    )
     web_port: int = Field(6066, ge=1024, le=65535, description="port of the worker's web endpoint")
     web_enabled: bool = Field(False, description="serve the Faust web endpoint")
 

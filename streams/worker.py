@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import faust
 
@@ -55,6 +56,8 @@ def run_worker(
 
     The contract topics must exist (`hcp.broker.ensure_topics`); the table changelogs are created here.
     """
+    if worker.nice:
+        os.nice(worker.nice)  # below the control worker on shared cores (docs/scaling.md)
     storage.run_dir.mkdir(parents=True, exist_ok=True)
     storage.landing_dir.mkdir(parents=True, exist_ok=True)
     (storage.run_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust creates only the last level
