@@ -105,6 +105,9 @@ def summary_lines(results: dict[str, object]) -> list[str]:
                     f"tick to command p50/p99/p99.9 {c.get('p50_ms')}/{c.get('p99_ms')}/{c.get('p99_9_ms')} ms; "
                     f"bare round trip {b.get('p50_ms')}/{b.get('p99_ms')}/{b.get('p99_9_ms')} ms"
                 )
+                if quiet := run.get("without_telemetry_load"):
+                    q = quiet["tick_to_command"]
+                    lines[-1] += f"; without the load {q.get('p50_ms')}/{q.get('p99_ms')}/{q.get('p99_9_ms')} ms"
     return lines
 
 

@@ -1,6 +1,7 @@
 """Benchmark: price tick to command latency while one ingest worker takes 100,000 device readings a second.
 
-Run: `python -m bench.latency_under_load [--hours 8] [--readings-per-message 2000] [--out results.json]`.
+Run: `python -m bench.latency_under_load [--hours 8] [--readings-per-message 2000] [--ingest-nice 10]
+[--out results.json]`.
 
 Issue 8 asks that tick-to-command p99 stay under 100 ms at nominal load while telemetry flows at 100,000
 readings a second. The ingest and control workers run the large fleet (`bench/large_fleet.yaml`: 100,000 ASICs
@@ -14,9 +15,14 @@ collector ids as the pre-built polls with other members, and the ingest worker w
 The first poll, which discovers every device, is sent and committed before anything is timed.
 
 Latency is measured as `bench.latency` measures it (the tick's Kafka timestamp to the first decision or command
-for the interval it opens, read by a consumer of its own), beside the same bare round trip. The ingest worker's
-figures say whether the load was really carried: readings offered and committed, its share of a core, and how
-long after the last poll it had committed everything (faust commits every 2.8 s, landing flushes every 2 s).
+for the interval it opens, read by a consumer of its own), beside the same bare round trip and beside the same
+simulated hours run just before without the telemetry load (same workers, same fleet: `without_telemetry_load`).
+The ingest worker's figures say whether the load was really carried: readings offered and committed, its share
+of a core, and how long after the last poll it had committed everything (faust commits every 2.8 s, landing
+flushes every 2 s).
+`cores_busy` says where the machine's CPU went meanwhile. The ingest worker runs at `HCP_WORKER_NICE=10` unless
+`--ingest-nice` says otherwise: on cores it shares with the control worker, telemetry must not hold up a decision
+(docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -29,12 +35,12 @@ import platform
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.embedded import embedded_platform
 from bench.latency import Observed, group_of, percentiles, round_trip_baseline, watch
-from bench.procstat import cpu_seconds, peak_rss_mib
+from bench.procstat import cpu_seconds, machine_busy_seconds, peak_rss_mib
 from bench.throughput import LARGE_FLEET, build_messages, fleet_with_collector_size, produce, wait_until_committed
 from hcp.fleet import Fleet, load_fleet
 from hcp.processes import start_worker_process, stop_process, wait_until_group_stable
@@ -43,6 +49,7 @@ from hcp.topics import TELEMETRY_ASIC
 from simulators.runner import run_simulation
 
 SPEED = 600.0
+START = datetime(2023, 1, 16, tzinfo=UTC)
 LEAD_S = 3.0
 """Seconds of telemetry load before the simulation starts, so that every tick is sent under load."""
 
@@ -59,7 +66,21 @@ def sparse_fleet(fleet: Fleet) -> Fleet:
     return fleet.model_copy(update={"sites": sites})
 
 
-def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str, object]:
+def ticks_before(observed: Observed, end: datetime, before: bool = True) -> Observed:
+    """The part of `observed` whose intervals end before `end` (or, with `before=False`, at or after it)."""
+
+    def keep(key: tuple[str, str]) -> bool:
+        return (datetime.fromisoformat(key[1]) < end) is before
+
+    return Observed(
+        *(
+            {k: v for k, v in found.items() if keep(k)}
+            for found in (observed.ticks, observed.tick_seen, observed.decisions, observed.commands)
+        )
+    )
+
+
+def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed: int = 7) -> dict[str, object]:
     # The sparse simulator refuses (and warns about) every command for a device it does not simulate: counted.
     logging.getLogger("simulators.simulation").setLevel(logging.ERROR)
     wall_s = hours * 3600 / SPEED
@@ -73,7 +94,8 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
         node_of_site = {site.site_id: site.node for site in fleet.sites}
         with embedded_platform(Path(home), fleet_file) as stack:
             broker, storage = stack.broker, stack.storage
-            ingest = start_worker_process(stack.env, stack.log("ingest"), role="ingest")
+            ingest_env = {**stack.env, "HCP_WORKER_NICE": str(ingest_nice)}
+            ingest = start_worker_process(ingest_env, stack.log("ingest"), role="ingest")
             control = start_worker_process(stack.env, stack.log("control"), role="control")
             observed, stop = Observed(), threading.Event()
             watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
@@ -87,14 +109,19 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
                 )
                 discovery_s = time.monotonic() - started
                 watcher.start()
+                # The baseline, same workers and fleet: the same simulated hours without the telemetry load.
+                quiet = SimulatorSettings(start=START, hours=hours, speed=SPEED, seed=seed)
+                run_simulation(quiet, broker, storage, sparse_fleet(fleet), run_id="bench-without-load")
+                loaded_start = START + timedelta(hours=hours)
                 cpu_before, load_started = cpu_seconds(ingest.pid), time.monotonic()
+                busy_before = (machine_busy_seconds(), cpu_seconds(control.pid), time.process_time())
                 sender = threading.Thread(
                     target=lambda: sent.update(last=produce(broker, TELEMETRY_ASIC, load, per_second=per_poll)),
                     daemon=True,
                 )
                 sender.start()
                 time.sleep(LEAD_S)
-                sim = SimulatorSettings(start=datetime(2023, 1, 16, tzinfo=UTC), hours=hours, speed=SPEED, seed=seed)
+                sim = SimulatorSettings(start=loaded_start, hours=hours, speed=SPEED, seed=seed)
                 summary = run_simulation(sim, broker, storage, sparse_fleet(fleet), run_id="bench-under-load")
                 sender.join(120)
                 load_sent = time.monotonic()
@@ -105,6 +132,8 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
                 except RuntimeError:  # the worker did not carry the load: reported, the latency still stands
                     committed = None
                 ingest_cpu_s = cpu_seconds(ingest.pid) - cpu_before
+                busy_after = (machine_busy_seconds(), cpu_seconds(control.pid), time.process_time())
+                busy_at = time.monotonic()
                 time.sleep(1.0)
                 ingest_rss = peak_rss_mib(ingest.pid)
             finally:
@@ -113,14 +142,19 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
                     watcher.join(10)
                 stop_process(control)
                 stop_process(ingest)
-            ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)
+            loaded = ticks_before(observed, loaded_start, before=False)
+            quiet_ticks, warm_up = ticks_before(observed, loaded_start), len(fleet.sites) * 4
+            ticks_per_s = len(loaded.ticks) / max(summary.wall_seconds, 1e-9)
             baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
     readings = sum(count for _, _, count in load)
     busy_until = committed or time.monotonic()
+    window_s = busy_at - load_started
+    machine, control_cpu, own = (after - before for after, before in zip(busy_after, busy_before, strict=True))
     return {
         "fleet": f"{LARGE_FLEET.name}, {readings_per_message} readings per message",
         "speed": SPEED,
         "simulated_hours": hours,
+        "ingest_worker_nice": ingest_nice,
         "telemetry": {
             "offered_readings_per_s": round(readings / (len(load) / per_poll)),
             "readings": readings,
@@ -131,10 +165,20 @@ def measure(hours: float, readings_per_message: int, seed: int = 7) -> dict[str,
             "ingest_peak_rss_mib": ingest_rss,
             "first_poll_discovery_s": round(discovery_s, 1),
         },
+        # Cores in use while the load ran (from its start until the ingest worker had committed it): the machine's
+        # two cores are shared by the workers, the broker and this process (load sender, simulator, reader).
+        "cores_busy": {
+            "machine": round(machine / window_s, 2),
+            "ingest_worker": round(ingest_cpu_s / window_s, 2),
+            "control_worker": round(control_cpu / window_s, 2),
+            "load_sender_simulator_and_reader": round(own / window_s, 2),
+            "broker_and_rest": round((machine - ingest_cpu_s - control_cpu - own) / window_s, 2),
+        },
         "simulation_events_per_s": round(summary.events_total / summary.wall_seconds, 1),
         "commands_refused_by_the_sparse_simulator": summary.commands_rejected,
-        "ticks": len(observed.ticks),
-        **observed.tick_latencies(len(fleet.sites) * 4),
+        "ticks": len(loaded.ticks),
+        **loaded.tick_latencies(warm_up),
+        "without_telemetry_load": {"ticks": len(quiet_ticks.ticks), **quiet_ticks.tick_latencies(warm_up)},
         "bare_round_trip": percentiles(baseline),
     }
 
@@ -143,9 +187,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=8.0, help="simulated hours at speed 600 (8 = 48 wall s)")
     parser.add_argument("--readings-per-message", type=int, default=2000, help="the large fleet's collector size")
+    parser.add_argument(
+        "--ingest-nice",
+        type=int,
+        default=10,
+        choices=range(20),
+        metavar="0-19",
+        help="the ingest worker's HCP_WORKER_NICE, as docs/scaling.md advises on cores shared with a control worker",
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
-    result = measure(args.hours, args.readings_per_message)
+    result = measure(args.hours, args.readings_per_message, args.ingest_nice)
     result |= {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

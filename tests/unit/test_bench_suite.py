@@ -52,6 +52,7 @@ def test_latency_summary_names_the_offered_load_of_both_latency_benchmarks():
                 "telemetry": {"offered_readings_per_s": 100000},
                 "tick_to_command": row,
                 "bare_round_trip": row,
+                "without_telemetry_load": {"tick_to_command": {"p50_ms": 30.0, "p99_ms": 60.0, "p99_9_ms": 70.0}},
             }
         ],
     }
@@ -60,6 +61,7 @@ def test_latency_summary_names_the_offered_load_of_both_latency_benchmarks():
         "demo_fleet speed 600 (19,480 readings/s offered): tick to command p50/p99/p99.9 40.0/80.0"
     )
     assert lines[1].startswith("under_100k_readings_per_s speed 600 (100,000 readings/s offered)")
+    assert lines[1].endswith("; without the load 30.0/60.0/70.0 ms")
 
 
 def test_the_simulator_fleet_under_load_keeps_sites_and_nodes_with_no_asics_and_a_few_gpus():
@@ -105,3 +107,23 @@ def test_tick_latencies_leave_out_the_warm_up_ticks_and_ticks_nothing_answered()
     assert latencies["tick_to_decision"]["n"] == 2 and latencies["tick_to_decision"]["max_ms"] == 50.0
     assert latencies["tick_to_command"]["n"] == 1 and latencies["tick_to_command"]["p50_ms"] == 40.0
     assert latencies["tick_to_other_reader"]["max_ms"] == 8.0
+
+
+def test_the_ticks_of_the_run_without_load_and_of_the_run_under_load_are_told_apart_by_interval():
+    from datetime import UTC, datetime
+
+    from bench.latency import Observed
+    from bench.latency_under_load import ticks_before
+
+    quiet, loaded = "2023-01-16T07:55:00+00:00", "2023-01-16T08:05:00+00:00"
+    observed = Observed(
+        ticks={("N", quiet): 0.0, ("N", loaded): 100.0},
+        tick_seen={("N", quiet): 5.0, ("N", loaded): 109.0},
+        decisions={("N", quiet): 40.0, ("N", loaded): 190.0},
+        commands={("N", loaded): 195.0},
+    )
+    split = datetime(2023, 1, 16, 8, tzinfo=UTC)
+    before, after = ticks_before(observed, split), ticks_before(observed, split, before=False)
+    assert before.tick_latencies(0)["tick_to_decision"]["p50_ms"] == 40.0
+    assert after.tick_latencies(0)["tick_to_decision"]["p50_ms"] == 90.0
+    assert before.commands == {} and list(after.commands) == [("N", loaded)]
