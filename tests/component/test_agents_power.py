@@ -154,3 +154,57 @@ def test_invalid_messages_are_skipped_and_the_agent_goes_on(tmp_path, sent):
     control(tmp_path, messages, lambda app: len(sent_records(sent, DECISIONS, Decision)) == 1)
     [decision] = sent_records(sent, DECISIONS, Decision)
     assert decision.kind is DecisionKind.POWER_MIX
+
+
+def test_the_ticks_that_arrive_together_are_acknowledged_in_one_round_trip_not_one_each(tmp_path, monkeypatch):
+    # The broker acknowledges what was sent every 30 ms. Handling one tick at a time, each tick's decision waited
+    # for its own acknowledgement before the next tick was decided: six ticks took six round trips.
+    pending, rounds = [], []
+
+    async def send(self, *, key=None, value=None, headers=None, **_):
+        delivered = asyncio.get_running_loop().create_future()
+        pending.append((self.get_topic_name(), value, delivered))
+        return delivered
+
+    async def broker():
+        while True:
+            await asyncio.sleep(0.03)
+            if pending:
+                rounds.append([(topic, value) for topic, value, _ in pending])
+                for *_, delivered in pending:
+                    delivered.set_result(None)
+                pending.clear()
+
+    monkeypatch.setattr(Topic, "send", send)
+    ticks = [rt_tick(30.0 if k % 2 else 900.0, k) for k in range(1, 7)]
+    messages = [(MARKET_PRICES, hashprice_tick())] + [(MARKET_PRICES, tick) for tick in ticks]
+
+    def decided_every_tick(app):
+        return sum(1 for round_ in rounds for topic, _ in round_ if topic == DECISIONS) >= len(ticks)
+
+    async def run():
+        acks = asyncio.get_running_loop().create_task(broker())
+        try:
+            app = create_app(WorkerSettings(), BrokerSettings(), StorageSettings(home=tmp_path), FLEET)
+            agent = app.agents["control_sites"]
+            async with agent.test_context() as ctx:
+                channel = ctx.stream().channel
+                raws = [
+                    Message(
+                        topic=MARKET_PRICES, partition=0, offset=offset, timestamp=time.time(), timestamp_type=0,
+                        headers=[], key=b"k", value=record.to_json(), checksum=None,
+                        generation_id=app.consumer_generation_id,
+                    )
+                    for offset, (_, record) in enumerate(messages)
+                ]
+                events = [await channel.decode(raw) for raw in raws]
+                for event in events:  # all buffered at once, as a burst of ticks arrives from the broker
+                    channel.queue.put_nowait(event)
+                await wait_until(lambda: decided_every_tick(app))
+        finally:
+            acks.cancel()
+
+    asyncio.run(run())
+    decision_rounds = [round_ for round_ in rounds if any(topic == DECISIONS for topic, _ in round_)]
+    assert len(decision_rounds) < len(ticks)
+    assert len([t for t, _ in decision_rounds[0] if t == DECISIONS]) > 1
