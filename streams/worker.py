@@ -37,8 +37,9 @@ def quiet_worker(app: faust.App, loglevel: str) -> faust.Worker:
     """A faust worker that logs at `loglevel` and no lower.
 
     Faust's terminal spinner (made even when stdout is a file) sets the root logger to DEBUG when the level is
-    WARN or above, so that every `log.debug` of faust and aiokafka builds a record for it: a fifth of the ingest
-    worker's time under load (docs/benchmarks.md). Without the spinner the root logger stays at `loglevel`.
+    WARN or above, so that every `log.debug` of faust and aiokafka builds a record for it: 13 % of the ingest
+    worker's main thread in a profile under load (docs/benchmarks.md, "Session 6"). Without the spinner the root
+    logger stays at `loglevel`.
     """
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.spinner = None
