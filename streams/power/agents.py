@@ -107,10 +107,11 @@ async def handle_events(
     batch and wait for them together (one broker round trip, not one per message); then, message by message,
     write the table changes and the offset handled.
 
-    The price ticks of an interval arrive together, one per node: one round trip for all of them is what keeps
-    the last node's decision as quick as the first's (docs/benchmarks.md, "Session 6"). A message the controller
-    fails on is not skipped silently: it goes to `deadletters` with the error (replay it with
-    `hcp dead-letters replay` after the fix) and the agent carries on with the next one.
+    The price ticks of an interval arrive together, one per node: with one round trip for all of them the last
+    node's decision no longer waits for the others' acknowledgements (docs/benchmarks.md, "Session 6").
+
+    A message the controller fails on is not skipped silently: it goes to `deadletters` with the error (replay
+    it with `hcp dead-letters replay` after the fix) and the agent carries on with the next one.
     """
     if not state.restored:
         state.controller.restore([(k, v) for k, v in table.data.items() if not k.startswith(HANDLED_PREFIX)])
