@@ -41,10 +41,6 @@ from streams.topics import contract_topic, contract_topics
 log = logging.getLogger(__name__)
 
 CONTROL_TABLE_PARTITION = 0
-# A batch is what the consumer has buffered, up to this many messages, gathered for at most this long (faust's
-# take waits the whole time unless the batch fills): the ticks of one interval, without holding the first back.
-CONTROL_BATCH_MAX = 100
-CONTROL_BATCH_WITHIN_S = 0.005
 HANDLED_PREFIX = "handled:"
 """Table keys `handled:<topic>:<partition>`: offset of the last message of that partition handled."""
 
@@ -95,64 +91,46 @@ def compute_output(state: ControlState, topic: str, value: bytes | None) -> Cont
     return None
 
 
-async def handle_events(
-    events: Sequence[faust.EventT],
+async def handle_event(
+    event: faust.EventT,
     state: ControlState,
     decisions: faust.TopicT,
     commands: faust.TopicT,
     table: faust.Table,
     deadletters: faust.TopicT | None = None,
 ) -> None:
-    """A batch of messages in order: restore on the first; decide each; send every command and decision of the
-    batch and wait for them together (one broker round trip, not one per message); then, message by message,
-    write the table changes and the offset handled.
-
-    The price ticks of an interval arrive together, one per node: with one round trip for all of them the last
-    node's decision no longer waits for the others' acknowledgements (docs/benchmarks.md, "Session 6").
+    """One message: restore on the first, then send the commands, the decisions, and write the table changes.
 
     A message the controller fails on is not skipped silently: it goes to `deadletters` with the error (replay
     it with `hcp dead-letters replay` after the fix) and the agent carries on with the next one.
     """
+    message = event.message
     if not state.restored:
         state.controller.restore([(k, v) for k, v in table.data.items() if not k.startswith(HANDLED_PREFIX)])
         state.restored = True
         log.info("site control restored: %s", state.controller.describe_jobs())
-    decided: list[tuple[str, faust.EventT, ControlOutput | None]] = []
-    handled_in_batch: dict[str, int] = {}
-    for event in events:
-        message = event.message
-        handled_key = f"{HANDLED_PREFIX}{message.topic}:{message.partition}"
-        handled = handled_in_batch.get(handled_key, table.data.get(handled_key))
-        if handled is not None and message.offset <= handled:
-            state.redelivered += 1
-            continue
-        handled_in_batch[handled_key] = message.offset
-        state.messages += 1
-        try:
-            output = compute_output(state, message.topic, message.value)
-        except Exception as err:  # a bug or an unforeseen input must not stop the agent
-            state.errors.append(f"{type(err).__name__}: {err}")
-            log.exception("site control failed on %s offset %s", message.topic, message.offset)
-            if deadletters is not None:
-                await dead_letter_failure(deadletters, event, err)
-            output = None
-        decided.append((handled_key, event, output))
-    outputs = [output for _, _, output in decided if output is not None]
-    if outputs:
-        await send_records(
-            [
-                (commands, [c for output in outputs for c in output.commands]),
-                (decisions, [d for output in outputs for d in output.decisions]),
-            ]
-        )
-    for handled_key, event, output in decided:
-        if output is not None:
-            write_changes(table, output.changes)
-            state.decisions += len(output.decisions)
-            state.commands += len(output.commands)
-            if state.on_decided is not None and output.decisions and event.message.timestamp:
-                state.on_decided(time.time() - event.message.timestamp, len(output.decisions))
-        write_changes(table, [(handled_key, event.message.offset)])  # last: its presence proves the changes above
+    handled_key = f"{HANDLED_PREFIX}{message.topic}:{message.partition}"
+    handled = table.data.get(handled_key)
+    if handled is not None and message.offset <= handled:
+        state.redelivered += 1
+        return
+    state.messages += 1
+    try:
+        output = compute_output(state, message.topic, message.value)
+    except Exception as err:  # a bug or an unforeseen input must not stop the agent
+        state.errors.append(f"{type(err).__name__}: {err}")
+        log.exception("site control failed on %s offset %s", message.topic, message.offset)
+        if deadletters is not None:
+            await dead_letter_failure(deadletters, event, err)
+        output = None
+    if output is not None:
+        await send_records([(commands, output.commands), (decisions, output.decisions)])
+        write_changes(table, output.changes)
+        state.decisions += len(output.decisions)
+        state.commands += len(output.commands)
+        if state.on_decided is not None and output.decisions and message.timestamp:
+            state.on_decided(time.time() - message.timestamp, len(output.decisions))
+    write_changes(table, [(handled_key, message.offset)])  # last: its presence proves the changes above
 
 
 def write_changes(table: faust.Table, changes: Sequence[tuple[str, object]]) -> None:
@@ -203,8 +181,8 @@ def register_power(app: faust.App, fleet: Fleet, model_home: Path | None = None)
 
     async def control_sites(stream: faust.StreamT) -> None:
         """Decide ASIC power mixes per interval and route AI jobs, for every site."""
-        async for events in stream.take_events(CONTROL_BATCH_MAX, within=CONTROL_BATCH_WITHIN_S):
-            await handle_events(events, state, decisions, commands, table, deadletters)
+        async for event in stream.events():
+            await handle_event(event, state, decisions, commands, table, deadletters)
 
     app.agent(contract_topics(app, (MARKET_PRICES, WORKLOAD_REQUESTS)), name="control_sites")(control_sites)
     return state
