@@ -35,6 +35,7 @@ from hcp.billing.invoices import in_period
 from hcp.billing.periods import period_from_id
 from hcp.billing.pricing import price_period
 from hcp.billing.ratecards import load_rate_cards
+from warehouse.limits import WarehouseLimits
 
 SUITE_SCALE = 0.02
 """The suite's scale (`python -m bench --only billing_scale`): the full month takes far over 10 minutes here."""
@@ -113,10 +114,17 @@ def run_prefect_phase(base: Path, month: str) -> dict:
     }
 
 
+def _limits() -> WarehouseLimits:
+    """The DuckDB limits the flows run under (HCP_WAREHOUSE_MEMORY_LIMIT, ...): the direct path takes the same."""
+    from hcp.settings import WarehouseSettings, load_settings
+
+    return WarehouseLimits.from_settings(load_settings(WarehouseSettings))
+
+
 def _run_statements(warehouse: Path, statements: list[list[str]]) -> list[str]:
     import duckdb
 
-    conn = duckdb.connect(str(warehouse))
+    conn = duckdb.connect(str(warehouse), config=_limits().duckdb_config(warehouse))
     failed = []
     try:
         for unique_id, sql in statements:
@@ -173,7 +181,7 @@ def run_direct_phase(base: Path, month: str) -> dict:
     now = period_from_id(month).end + timedelta(days=3)
     print("  direct: load + compiled dbt SQL...", flush=True)
     started = time.perf_counter()
-    load_landing(home / "landing", warehouse, load_fleet(base / "fleet.yaml"))
+    load_landing(home / "landing", warehouse, load_fleet(base / "fleet.yaml"), _limits())
     load_s = time.perf_counter() - started
     _copy_seeds(base / "prefect" / "warehouse.duckdb", warehouse)  # untimed, as in bench.warehouse
     started = time.perf_counter()
@@ -196,7 +204,7 @@ def run_direct_phase(base: Path, month: str) -> dict:
     step("extract")
     priced = price_invoices.fn(inputs, rates, month, work)
     step("price")
-    store_priced_invoices.fn(str(warehouse), priced, True, now)
+    store_priced_invoices.fn(str(warehouse), priced, True, now, **_limits().task_parameters())
     step("store")
     failed += _run_statements(warehouse, json.loads((base / "billing_sql.json").read_text()))
     step("invoice_marts_sql")

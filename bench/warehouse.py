@@ -23,6 +23,7 @@ import duckdb
 
 from hcp.fleet import load_fleet
 from hcp.settings import WarehouseSettings
+from warehouse.limits import WarehouseLimits
 from warehouse.loader import load_landing
 from warehouse.transform import build_models
 
@@ -83,7 +84,8 @@ def measure(landing: Path) -> dict[str, object]:
 
         statements = executed_sql(base / "dbt")
         # dbt created the schemas and loaded the seeds on its copy; give the direct copy the same starting point
-        conn = duckdb.connect(str(direct))
+        # the limits dbt ran under (warehouse.transform.build_models' default)
+        conn = duckdb.connect(str(direct), config=WarehouseLimits().duckdb_config(direct))
         conn.execute(f"attach '{loaded}' as built (read_only)")
         schemas = conn.execute(
             "select distinct schema_name from information_schema.schemata where catalog_name = 'built'"

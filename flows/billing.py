@@ -28,6 +28,7 @@ from hcp.billing.settings import BillingSettings
 from hcp.settings import StorageSettings, WarehouseSettings, load_settings
 from warehouse.billing_reader import read_credit_events, read_invoices, read_latest_usage_hour, read_usage
 from warehouse.billing_store import store_invoices
+from warehouse.limits import WarehouseLimits
 from warehouse.transform import build_models
 
 INVOICE_MARTS = ("stg_billing__invoices+", "stg_billing__invoice_lines+", "stg_billing__closed_periods+")
@@ -106,10 +107,18 @@ def price_invoices(inputs: dict[str, str], rate_cards_file: str | None, period_i
 
 
 @task(retries=2, retry_delay_seconds=2)
-def store_priced_invoices(warehouse_path: str, priced: dict, close: bool, closed_at: datetime) -> dict:
+def store_priced_invoices(
+    warehouse_path: str,
+    priced: dict,
+    close: bool,
+    closed_at: datetime,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+) -> dict:
     """Store the priced invoices (drafts replaced; with `close`, closed and entered in the manifest)."""
+    limits = WarehouseLimits.from_parameters(memory_limit, temp_directory)
     summary = store_invoices(
-        Path(warehouse_path), Path(priced["invoices_file"]), Path(priced["lines_file"]), close, closed_at
+        Path(warehouse_path), Path(priced["invoices_file"]), Path(priced["lines_file"]), close, closed_at, limits
     )
     return {
         "written": list(summary.written),
@@ -119,9 +128,12 @@ def store_priced_invoices(warehouse_path: str, priced: dict, close: bool, closed
 
 
 @task
-def build_invoice_marts(dbt_project_dir: str, warehouse_path: str) -> dict:
+def build_invoice_marts(
+    dbt_project_dir: str, warehouse_path: str, memory_limit: str | None = None, temp_directory: str | None = None
+) -> dict:
     """`dbt build` of the billing staging models and the invoice marts (with their tests)."""
-    summary = build_models(Path(dbt_project_dir), Path(warehouse_path), select=INVOICE_MARTS)
+    limits = WarehouseLimits.from_parameters(memory_limit, temp_directory)
+    summary = build_models(Path(dbt_project_dir), Path(warehouse_path), select=INVOICE_MARTS, limits=limits)
     return {"nodes": summary.nodes, "statuses": dict(summary.statuses)}
 
 
@@ -239,13 +251,15 @@ def bill_customers(
     period = period_from_id(period_id)
     # The data-quality gate first: a bad landed batch stops billing before anything is read (flows/quality.py).
     require_quality_gate(warehouse_path)
-    project_dir = dbt_project_dir or str(load_settings(WarehouseSettings).dbt_project_dir)
+    warehouse_settings = load_settings(WarehouseSettings)
+    project_dir = dbt_project_dir or str(warehouse_settings.dbt_project_dir)
+    limits = WarehouseLimits.from_settings(warehouse_settings).task_parameters()
     work_dir = str(Path(billing_dir) / "work" / period_id)
     inputs = extract_billing_inputs(warehouse_path, period_id, work_dir)
     priced = price_invoices(inputs, rate_cards_file, period_id, work_dir)
     close = not draft and is_over(period, now)
-    stored = store_priced_invoices(warehouse_path, priced, close, now)
-    marts = build_invoice_marts(project_dir, warehouse_path)
+    stored = store_priced_invoices(warehouse_path, priced, close, now, **limits)
+    marts = build_invoice_marts(project_dir, warehouse_path, **limits)
     documents = render_invoices(
         warehouse_path, period_id, rate_cards_file, str(Path(billing_dir) / "invoices" / period_id)
     )

@@ -15,6 +15,7 @@ from prefect.exceptions import MissingContextError
 from hcp.fleet import load_fleet
 from hcp.settings import WarehouseSettings, load_settings
 from warehouse.connection import count_table_rows, open_readonly
+from warehouse.limits import WarehouseLimits
 from warehouse.loader import load_landing
 from warehouse.transform import build_models
 
@@ -28,10 +29,17 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
 
 
 @task(retries=2, retry_delay_seconds=2)
-def load_landing_files(landing_dir: str, warehouse_path: str, fleet_file: str | None = None) -> dict:
+def load_landing_files(
+    landing_dir: str,
+    warehouse_path: str,
+    fleet_file: str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+) -> dict:
     """Load landing files not loaded yet; returns files loaded and rows inserted per topic."""
     fleet = load_fleet(Path(fleet_file) if fleet_file else None)
-    summary = load_landing(Path(landing_dir), Path(warehouse_path), fleet)
+    limits = WarehouseLimits.from_parameters(memory_limit, temp_directory)
+    summary = load_landing(Path(landing_dir), Path(warehouse_path), fleet, limits)
     _logger().info("loaded %d new landing files, %d rows", summary.files_loaded, summary.total_rows)
     return {
         "files_loaded": summary.files_loaded,
@@ -41,9 +49,12 @@ def load_landing_files(landing_dir: str, warehouse_path: str, fleet_file: str | 
 
 
 @task
-def run_dbt_build(dbt_project_dir: str, warehouse_path: str) -> dict:
+def run_dbt_build(
+    dbt_project_dir: str, warehouse_path: str, memory_limit: str | None = None, temp_directory: str | None = None
+) -> dict:
     """`dbt build` (models, data tests, unit tests); raises DbtBuildError naming the failed nodes."""
-    summary = build_models(Path(dbt_project_dir), Path(warehouse_path))
+    limits = WarehouseLimits.from_parameters(memory_limit, temp_directory)
+    summary = build_models(Path(dbt_project_dir), Path(warehouse_path), limits=limits)
     _logger().info("dbt build: %d nodes, %s", summary.nodes, dict(summary.statuses))
     return {"nodes": summary.nodes, "statuses": dict(summary.statuses)}
 
@@ -68,9 +79,11 @@ def build_warehouse(
     Returns `{"load": {files_loaded, files_ignored, rows_inserted}, "dbt": {nodes, statuses},
     "row_counts": {"raw.<table>" | "main.<mart>": rows}}`.
     """
-    project_dir = dbt_project_dir or str(load_settings(WarehouseSettings).dbt_project_dir)
-    loaded = load_landing_files(landing_dir, warehouse_path, fleet_file)
-    built = run_dbt_build(project_dir, warehouse_path)
+    settings = load_settings(WarehouseSettings)
+    project_dir = dbt_project_dir or str(settings.dbt_project_dir)
+    limits = WarehouseLimits.from_settings(settings).task_parameters()
+    loaded = load_landing_files(landing_dir, warehouse_path, fleet_file, **limits)
+    built = run_dbt_build(project_dir, warehouse_path, **limits)
     row_counts = count_warehouse_rows(warehouse_path)
     create_table_artifact(
         key="warehouse-row-counts",

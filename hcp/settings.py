@@ -6,6 +6,7 @@ reads the environment: processes build their settings once at start and pass the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -16,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hcp.exceptions import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MEMORY_SIZE = re.compile(r"(?i)(100|[1-9]?[0-9])(\.[0-9]+)?\s*%|[0-9]+(\.[0-9]+)?\s*([KMGT]i?B)")
+"""What DuckDB reads as a memory limit: a share of the machine's memory or a size in (kibi/kilo...)bytes."""
 
 
 class BrokerSettings(BaseSettings):
@@ -188,6 +191,25 @@ class WarehouseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HCP_WAREHOUSE_", extra="ignore")
 
     dbt_project_dir: Path = Field(REPO_ROOT / "dbt", description="folder of the dbt project")
+    memory_limit: str = Field(
+        "60%",
+        description="most memory DuckDB may hold while it writes the warehouse (loader, dbt, billing store), as "
+        "DuckDB spells it: a share of the machine's memory ('60%') or a size ('8GB', '8GiB'); beyond it DuckDB "
+        "spills to temp_directory",
+    )
+    temp_directory: Path | None = Field(
+        None, description="where DuckDB spills what does not fit memory_limit; unset: <warehouse file>.tmp beside it"
+    )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _duckdb_memory_size(cls, value: str) -> str:
+        if not MEMORY_SIZE.fullmatch(value.strip()):
+            raise ValueError(
+                f"{value!r} is not a memory size DuckDB reads: give a share of the machine's memory such as '60%' "
+                "or a size such as '8GB' or '8GiB'"
+            )
+        return value.strip()
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.exceptions import LoadError
+from warehouse.limits import WarehouseLimits
 
 BILLING_SCHEMA = "billing"
 
@@ -78,7 +79,12 @@ class StoreSummary:
 
 
 def store_invoices(
-    warehouse_path: Path, invoices_file: Path, lines_file: Path, close: bool, closed_at: datetime
+    warehouse_path: Path,
+    invoices_file: Path,
+    lines_file: Path,
+    close: bool,
+    closed_at: datetime,
+    limits: WarehouseLimits | None = None,
 ) -> StoreSummary:
     """Load invoices (and their lines) from Parquet; replace drafts, never a closed invoice.
 
@@ -86,7 +92,7 @@ def store_invoices(
     with the warehouse unchanged, if the files cannot be read or inserted.
     """
     try:
-        conn = duckdb.connect(str(warehouse_path))
+        conn = duckdb.connect(str(warehouse_path), config=(limits or WarehouseLimits()).duckdb_config(warehouse_path))
     except duckdb.Error as err:
         raise LoadError(f"cannot open warehouse {warehouse_path} for writing: {err}") from err
     try:

@@ -18,6 +18,7 @@ import duckdb
 from hcp.fleet import Fleet
 from hcp.landing import LandingFile, iter_landing_files
 from warehouse.exceptions import LoadError
+from warehouse.limits import WarehouseLimits
 from warehouse.schema import LANDING_COLUMN_LIST, RAW_SCHEMA, RAW_TABLES, create_raw_tables, raw_table
 
 
@@ -34,14 +35,18 @@ class LoadSummary:
         return sum(self.rows_inserted.values())
 
 
-def load_landing(landing_root: Path, warehouse_path: Path, fleet: Fleet) -> LoadSummary:
+def load_landing(
+    landing_root: Path, warehouse_path: Path, fleet: Fleet, limits: WarehouseLimits | None = None
+) -> LoadSummary:
     """Load the new landing files under `landing_root` into the warehouse at `warehouse_path`.
 
-    Raises `LoadError` (with the warehouse unchanged) if any file cannot be read or inserted.
+    DuckDB holds at most `limits.memory_limit` and spills the rest (default `WarehouseLimits()`). Raises
+    `LoadError` (with the warehouse unchanged) if any file cannot be read or inserted.
     """
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    config = (limits or WarehouseLimits()).duckdb_config(warehouse_path)
     try:
-        conn = duckdb.connect(str(warehouse_path))
+        conn = duckdb.connect(str(warehouse_path), config=config)
     except duckdb.Error as err:
         raise LoadError(f"cannot open warehouse {warehouse_path} for writing: {err}") from err
     try:

@@ -1,7 +1,8 @@
 """Running the dbt project against the warehouse, in process (`dbtRunner`), with its artefacts kept out of the repo.
 
-The project's `profiles.yml` reads the DuckDB path from `HCP_WAREHOUSE_DUCKDB_PATH`; `build_models` sets it for
-the duration of the run and restores it after.
+The project's `profiles.yml` reads the DuckDB path from `HCP_WAREHOUSE_DUCKDB_PATH`, and DuckDB's memory limit
+and spill folder from `HCP_WAREHOUSE_MEMORY_LIMIT` and `HCP_WAREHOUSE_TEMP_DIRECTORY` (`warehouse.limits`);
+`build_models` sets them for the duration of the run and restores them after.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from dbt.cli.main import dbtRunner
 
 from warehouse.exceptions import DbtBuildError
+from warehouse.limits import WarehouseLimits
 
 WAREHOUSE_PATH_ENV = "HCP_WAREHOUSE_DUCKDB_PATH"
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -35,11 +37,16 @@ def dbt_work_dir(warehouse_path: Path) -> Path:
 
 
 def build_models(
-    project_dir: Path, warehouse_path: Path, work_dir: Path | None = None, select: tuple[str, ...] = ()
+    project_dir: Path,
+    warehouse_path: Path,
+    work_dir: Path | None = None,
+    select: tuple[str, ...] = (),
+    limits: WarehouseLimits | None = None,
 ) -> DbtBuildSummary:
     """Run `dbt build` on `project_dir` against `warehouse_path`; raise `DbtBuildError` naming failed nodes.
 
-    `select` limits the build to those dbt selectors (e.g. `("+fct_invoices",)`); empty builds everything.
+    `select` limits the build to those dbt selectors (e.g. `("+fct_invoices",)`); empty builds everything. DuckDB
+    holds at most `limits.memory_limit` (default `WarehouseLimits()`) and spills the rest.
     """
     # dbt resolves a relative target path against the project folder: make every path absolute first.
     project_dir, warehouse_path = project_dir.resolve(), warehouse_path.resolve()
@@ -63,7 +70,8 @@ def build_models(
     ]
     if select:
         args += ["--select", *select]
-    with _environment(WAREHOUSE_PATH_ENV, str(warehouse_path)):
+    limits = limits or WarehouseLimits()
+    with _environment({WAREHOUSE_PATH_ENV: str(warehouse_path), **limits.dbt_environment(warehouse_path)}):
         outcome = dbtRunner().invoke(args)
     if outcome.exception is not None:
         raise DbtBuildError(f"dbt build could not run: {outcome.exception}") from outcome.exception
@@ -78,14 +86,15 @@ def build_models(
 
 
 @contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    """Set one environment variable for dbt (it reads `env_var()` from the process environment)."""
-    previous = os.environ.get(name)
-    os.environ[name] = value
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for dbt (it reads `env_var()` from the process environment), restored after."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
