@@ -1,16 +1,25 @@
-{#- The two steps every stg_kafka__<topic> model shares: parse the landed message, keep one copy per event. -#}
+{#- What every stg_kafka__<topic> model starts with: the landed messages, one copy per event, parsed.
+     `relation` is read twice: the model declares it `not materialized`, or DuckDB would copy the whole raw table
+     (every message's bytes) into memory first. -#}
 
-{% macro parse_kafka_json(relation) %}
+{% macro parse_first_copies(relation) %}
+    -- A message produced twice (a retry) lands twice: keep the first copy of each event (lowest partition, then
+    -- offset). The copies are told apart on narrow rows (event id, partition, offset) and the messages kept are
+    -- then parsed: a window over the whole messages held a month of a large fleet's telemetry (tens of GB of
+    -- JSON) in memory at once (docs/benchmarks.md, "A month of billing at scale").
     select
-        decode(value)::json as payload,
-        "partition" as kafka_partition,
-        "offset" as kafka_offset,
-        landed_at
-    from {{ relation }}
-{% endmacro %}
-
-{% macro first_copy_per_event(relation) %}
-    -- a message produced twice (a retry) lands twice: keep the first copy
-    select * from {{ relation }}
-    qualify row_number() over (partition by event_id order by kafka_partition, kafka_offset) = 1
+        decode(landed.value)::json as payload,
+        landed."partition" as kafka_partition,
+        landed."offset" as kafka_offset,
+        landed.landed_at
+    from {{ relation }} as landed
+    semi join (
+        select "partition", "offset"
+        from (
+            select "partition", "offset", json_extract_string(decode(value), '$.event_id') as event_id
+            from {{ relation }}
+        )
+        qualify row_number() over (partition by event_id order by "partition", "offset") = 1
+    ) as first_copies
+        on landed."partition" = first_copies."partition" and landed."offset" = first_copies."offset"
 {% endmacro %}

@@ -156,8 +156,8 @@ def billing_output(home: Path) -> dict[str, str]:
 def crash_store_after_lines(monkeypatch: pytest.MonkeyPatch) -> list[CrashAfterLinesConnection]:
     opened: list[CrashAfterLinesConnection] = []
 
-    def connect(path: str) -> CrashAfterLinesConnection:
-        opened.append(CrashAfterLinesConnection(duckdb.connect(path)))
+    def connect(path: str, config: dict[str, str] | None = None) -> CrashAfterLinesConnection:
+        opened.append(CrashAfterLinesConnection(duckdb.connect(path, config=config or {})))
         return opened[-1]
 
     monkeypatch.setattr(billing_store, "duckdb", SimpleNamespace(connect=connect, Error=duckdb.Error))

@@ -1,6 +1,6 @@
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('kafka', 'telemetry_gpu') }}
 
@@ -8,7 +8,7 @@ source as (
 
 parsed as (
 
-    {{ parse_kafka_json('source') }}
+    {{ parse_first_copies('source') }}
 
 ),
 
@@ -31,7 +31,7 @@ renamed as (
 
 final as (
 
-    {{ first_copy_per_event('renamed') }}
+    select * from renamed
 
 )
 
