@@ -178,11 +178,20 @@ class SiteController:
                 jobs.changed = False
 
     def advance(self, moment: datetime, out: ControlOutput) -> None:
-        """End the jobs whose time is up by `moment` and let each router report SLA breaches and preempt."""
+        """End the jobs whose time is up by `moment` and let each router report SLA breaches and preempt.
+
+        A router is ticked only when something of its is due (`Router.next_wakeup`: an SLA deadline, a victim's
+        minimum runtime, a reservation), as `hcp backtest`'s replay does: every other tick would try each queued
+        job again on unchanged GPUs, which for busy sites cost tens of milliseconds per message and held up every
+        price decision behind it (docs/benchmarks.md, "Session 7").
+        """
         for jobs in self.jobs.values():
             for ends_at, job_id in jobs.due_ends(moment):
                 self._route(jobs, jobs.finish(job_id, ends_at), out)
-            self._route(jobs, jobs.router.tick(jobs.now(moment)), out)
+            now = jobs.now(moment)
+            wake = jobs.router.next_wakeup()
+            if wake is not None and wake <= now:
+                self._route(jobs, jobs.router.tick(now), out)
 
     def _site_for(self, gpu_type: str, gpus: int) -> SiteJobs | None:
         having = [jobs for jobs in self.jobs.values() if gpu_type in jobs.gpus_by_type]

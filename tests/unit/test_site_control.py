@@ -147,3 +147,32 @@ def test_reprocessing_the_same_messages_gives_the_same_ids():
         return [getattr(r, "decision_id", None) or r.command_id for r in records]
 
     assert run() == run()
+
+
+def test_a_price_tick_schedules_a_busy_site_again_only_when_something_is_due(monkeypatch):
+    from hcp.routing import router as router_module
+
+    controller, _ = started()
+    at = T0 + timedelta(hours=1)
+    for k in range(8):
+        controller.on_request(request(f"long{k}", at, duration=86400), at)
+    # No room, and nothing preemptible: it waits behind them, for up to its SLA of four hours.
+    controller.on_request(request("waiting", at, qos="BE", priority=1), at)
+    passes = []
+    schedule = router_module.Router._schedule
+
+    def counted(self, now):
+        passes.append(now)
+        return schedule(self, now)
+
+    monkeypatch.setattr(router_module.Router, "_schedule", counted)
+    deadline = controller.jobs["west-1"].router.next_wakeup()
+    due = int((deadline - T0) / timedelta(minutes=15))  # the interval ending at or after the deadline
+    ticks = [rt(30.0, i) for i in range(4, due - 1)]  # published after the requests, before the deadline
+
+    before = [controller.on_price(tick) for tick in ticks]
+    # Nothing was due: the queued job was not tried again on the unchanged GPUs at every tick.
+    assert len(before) >= 2 and all(at < t.event_time < deadline for t in ticks) and passes == []
+    after = controller.on_price(rt(30.0, due))
+    assert len(passes) == 1
+    assert [d.kind for d in after.decisions if d.subject == "waiting"] == [DecisionKind.SLA_BREACH]
