@@ -2,13 +2,19 @@
      `relation` is read twice: the model declares it `not materialized`, or DuckDB would copy the whole raw table
      (every message's bytes) into memory first. -#}
 
-{% macro parse_first_copies(relation) %}
+{% macro parse_first_copies(relation, structure=none) %}
     -- A message produced twice (a retry) lands twice: keep the first copy of each event (lowest partition, then
     -- offset). The copies are told apart on narrow rows (event id, partition, offset) and the messages kept are
     -- then parsed: a window over the whole messages held a month of a large fleet's telemetry (tens of GB of
     -- JSON) in memory at once (docs/benchmarks.md, "A month of billing at scale").
+    -- `structure` (a from_json structure) parses each message straight into a STRUCT: for the telemetry polls,
+    -- whose hundreds of readings a message made a JSON cast hold gigabytes per vector of messages.
     select
+        {% if structure is none -%}
         decode(landed.value)::json as payload,
+        {%- else -%}
+        from_json(decode(landed.value), '{{ structure }}') as payload,
+        {%- endif %}
         landed."partition" as kafka_partition,
         landed."offset" as kafka_offset,
         landed.landed_at

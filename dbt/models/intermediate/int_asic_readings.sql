@@ -14,18 +14,7 @@ unnested as (
         site_id,
         collector_id,
         interval_s,
-        unnest(from_json(readings, '[{
-            "device_id": "VARCHAR",
-            "model": "VARCHAR",
-            "power_state": "VARCHAR",
-            "hashrate_th": "DOUBLE",
-            "power_w": "DOUBLE",
-            "temp_inlet_c": "DOUBLE",
-            "temp_chip_c": "DOUBLE",
-            "fan_rpm": "INTEGER",
-            "hashboards_ok": "INTEGER",
-            "errors": "INTEGER"
-        }]')) as reading
+        unnest(readings) as reading
     from telemetry
 
 ),

@@ -14,19 +14,7 @@ unnested as (
         site_id,
         collector_id,
         interval_s,
-        unnest(from_json(readings, '[{
-            "device_id": "VARCHAR",
-            "gpu_type": "VARCHAR",
-            "utilisation_pct": "DOUBLE",
-            "memory_used_gib": "DOUBLE",
-            "memory_total_gib": "DOUBLE",
-            "power_w": "DOUBLE",
-            "temp_c": "DOUBLE",
-            "ecc_errors": "INTEGER",
-            "job_id": "VARCHAR",
-            "customer_id": "VARCHAR",
-            "priority": "INTEGER"
-        }]')) as reading
+        unnest(readings) as reading
     from telemetry
 
 ),

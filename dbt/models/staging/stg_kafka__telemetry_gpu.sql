@@ -1,3 +1,28 @@
+{%- set poll_structure -%}
+{
+    "event_id": "VARCHAR",
+    "event_time": "VARCHAR",
+    "schema_version": "INTEGER",
+    "site_id": "VARCHAR",
+    "collector_id": "VARCHAR",
+    "interval_s": "DOUBLE",
+    "readings": [{
+        "device_id": "VARCHAR",
+        "gpu_type": "VARCHAR",
+        "utilisation_pct": "DOUBLE",
+        "memory_used_gib": "DOUBLE",
+        "memory_total_gib": "DOUBLE",
+        "power_w": "DOUBLE",
+        "temp_c": "DOUBLE",
+        "ecc_errors": "INTEGER",
+        "job_id": "VARCHAR",
+        "customer_id": "VARCHAR",
+        "priority": "INTEGER"
+    }]
+}
+{%- endset -%}
+
+-- `readings`: the poll's devices, a list of structs (unnest it)
 with
 
 source as not materialized (
@@ -8,20 +33,20 @@ source as not materialized (
 
 parsed as (
 
-    {{ parse_first_copies('source') }}
+    {{ parse_first_copies('source', structure=poll_structure) }}
 
 ),
 
 renamed as (
 
     select
-        payload->>'event_id' as event_id,
-        (payload->>'event_time')::timestamptz as event_time,
-        (payload->>'schema_version')::integer as schema_version,
-        payload->>'site_id' as site_id,
-        payload->>'collector_id' as collector_id,
-        (payload->>'interval_s')::double as interval_s,
-        payload->'readings' as readings,
+        payload.event_id,
+        payload.event_time::timestamptz as event_time,
+        payload.schema_version,
+        payload.site_id,
+        payload.collector_id,
+        payload.interval_s,
+        payload.readings,
         kafka_partition,
         kafka_offset,
         landed_at
