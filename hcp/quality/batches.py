@@ -8,6 +8,7 @@ field, and the device that holds the lowest).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,27 +153,29 @@ def _topic_summary(files: pd.DataFrame, raw_rows: dict[str, tuple[int, int]], no
 def _messages(conn: duckdb.DuckDBPyConnection, topic: str, paths: list[str]) -> pd.DataFrame:
     """One row per distinct landed message; a message landed twice with the same bytes (a retry) counts once."""
     required = list(required_fields(topic))
+    # Each message is reduced to narrow columns (its digest, its top-level keys) before the window that finds the
+    # retries: a window over whole messages held a month of telemetry polls (about 13 GB of JSON) in memory.
     return conn.execute(
         f"""
         with landed as (
-            select filename as path, "partition", "offset", event_id, event_time, value,
+            select filename as path, "partition", "offset", event_id, event_time, md5(value) as digest,
                    try(decode(value)) as text
             from read_parquet(?, filename = true, union_by_name = true)
         ),
-        parsed as (
-            select *, case when json_valid(text) then text::json end as payload from landed
+        keyed as (
+            select path, "partition", "offset", event_id, event_time, digest,
+                   case when json_valid(text) then json_keys(text) end as keys
+            from landed
         ),
         distinct_messages as (
-            select * from parsed
-            qualify row_number() over (partition by event_id, md5(value) order by "partition", "offset", path) = 1
+            select * from keyed
+            qualify row_number() over (partition by event_id, digest order by "partition", "offset", path) = 1
         )
         select path, '{topic}' as topic, "partition", "offset", event_id,
                event_time is not null as has_event_time,
                case
-                   when payload is null then 'value is not JSON'
-                   else array_to_string(
-                       list_filter(?::varchar[], lambda k: not list_contains(json_keys(payload), k)), ','
-                   )
+                   when keys is null then 'value is not JSON'
+                   else array_to_string(list_filter(?::varchar[], lambda k: not list_contains(keys, k)), ',')
                end as missing_fields
         from distinct_messages
         """,
@@ -184,7 +187,9 @@ def _reading_extremes(conn: duckdb.DuckDBPyConnection, topic: str, paths: list[s
     """Per message: readings count and, for each bounded field, its lowest and highest value and the device
     with the lowest. JSON path lists instead of one row per reading: the readings are never unnested."""
     bounds = READING_BOUNDS[topic]
-    lists = ",\n".join(f"json_extract(payload, '$.readings[*].{name}')::double[] as {name}" for name in bounds)
+    # Parsed straight into a struct of the fields checked: a JSON cast of whole polls needs gigabytes per vector.
+    structure = json.dumps({"readings": [{"device_id": "VARCHAR", **{name: "DOUBLE" for name in bounds}}]})
+    lists = ",\n".join(f"list_transform(payload.readings, lambda r: r.{name}) as {name}" for name in bounds)
     aggregates = ",\n".join(
         f"list_min({name}) as min_{name}, list_max({name}) as max_{name}, "
         f"devices[list_position({name}, list_min({name}))] as lowest_{name}_device"
@@ -197,10 +202,10 @@ def _reading_extremes(conn: duckdb.DuckDBPyConnection, topic: str, paths: list[s
             from read_parquet(?, filename = true, union_by_name = true)
         ),
         parsed as (
-            select path, event_id, text::json as payload from landed where json_valid(text)
+            select path, event_id, from_json(text, '{structure}') as payload from landed where json_valid(text)
         ),
         lists as (
-            select path, event_id, json_extract_string(payload, '$.readings[*].device_id') as devices,
+            select path, event_id, list_transform(payload.readings, lambda r: r.device_id) as devices,
             {lists}
             from parsed
         )
