@@ -9,6 +9,7 @@ field, and the device that holds the lowest).
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 from hcp.landing import LANDING_SCHEMA, iter_landing_files
 from hcp.quality.rules import READING_BOUNDS, required_fields
 from hcp.topics import TOPICS
+from warehouse.limits import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import RAW_SCHEMA, raw_table
 
 LANDING_COLUMNS: tuple[str, ...] = tuple(LANDING_SCHEMA.names)
@@ -44,7 +46,10 @@ def read_landed_batches(landing_root: Path, warehouse_path: Path | None, now: da
         return LandedBatches()
     manifest, raw_rows = _read_manifest(warehouse_path)
     readable = inventory[inventory["unreadable"] == ""]
-    conn = duckdb.connect()
+    # An in-memory database: under the warehouse writers' default limit, spilling next to the warehouse (or to the
+    # system's temp folder), never into the working directory (DuckDB's default for an in-memory database).
+    spill = warehouse_path.parent if warehouse_path is not None else Path(tempfile.gettempdir())
+    conn = duckdb.connect(config={"memory_limit": DEFAULT_MEMORY_LIMIT, "temp_directory": str(spill / "quality.tmp")})
     try:
         conn.execute("set TimeZone = 'UTC'")
         per_file = _per_file_counts(conn, readable)
