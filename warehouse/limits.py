@@ -1,9 +1,10 @@
 """How much memory DuckDB may hold, and where it spills the rest, while it writes the warehouse.
 
 Every writer takes them: the loader, the billing store and dbt (its profile reads them from the environment that
-`warehouse.transform.build_models` sets). DuckDB's own default is 80 % of the machine's memory, and a month of a
-large fleet's telemetry holds more than that in the loader and dbt: with a limit, DuckDB spills to the temp
-directory instead of growing until the machine runs out (docs/benchmarks.md, "A month of billing at scale").
+`warehouse.transform.build_models` sets). DuckDB's own default is 80 % of the machine's memory; a month of a large
+fleet's telemetry takes dbt past 14 GiB, so on a machine that also runs workers the limit is what keeps the build
+from taking it all: beyond it DuckDB spills to the temp directory (docs/benchmarks.md, "A month of billing at
+scale"). The profile's fallback for `HCP_WAREHOUSE_MEMORY_LIMIT` repeats `DEFAULT_MEMORY_LIMIT` for dbt run by hand.
 """
 
 from __future__ import annotations
