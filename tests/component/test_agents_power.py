@@ -1,4 +1,4 @@
-"""The site control agent in faust's test context: Decision and ControlCommand records captured from Topic.send."""
+"""The site control agent in faust's test context: Decision and ControlCommand records captured as they are sent."""
 
 import asyncio
 import time
@@ -14,6 +14,7 @@ from hcp.records import ControlCommand, Decision, DecisionKind, PriceKind, Price
 from hcp.settings import BrokerSettings, StorageSettings, WorkerSettings
 from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
 from streams.app import create_app
+from streams.power import agents
 from streams.power.records import mix_mw
 
 T0 = datetime(2023, 1, 16, 12, tzinfo=UTC)
@@ -52,17 +53,38 @@ def job(job_id, at, priority=5, qos="Guaranteed", preemptible=False):
     )
 
 
+def patch_sends(monkeypatch, deliver):
+    """Route every record the agent sends through `deliver(topic, key, value, headers)`, which returns its delivery.
+
+    The agent sends decisions and commands on the producer (`agents.send_record`) and dead letters with
+    `Topic.send`: both are replaced.
+    """
+
+    async def topic_send(self, *, key=None, value=None, headers=None, **_):
+        return deliver(self.get_topic_name(), key, value, headers)
+
+    async def send_record(topic, key, value):
+        return deliver(topic.get_topic_name(), key, value, None)
+
+    monkeypatch.setattr(Topic, "send", topic_send)
+    monkeypatch.setattr(agents, "send_record", send_record)
+
+
+def delivered_now():
+    delivered = asyncio.get_running_loop().create_future()
+    delivered.set_result(None)
+    return delivered
+
+
 @pytest.fixture
 def sent(monkeypatch):
     records = []
 
-    async def send(self, *, key=None, value=None, headers=None, **_):
-        records.append((self.get_topic_name(), key, value))
-        delivered = asyncio.get_running_loop().create_future()
-        delivered.set_result(None)
-        return delivered
+    def deliver(topic, key, value, headers):
+        records.append((topic, key, value))
+        return delivered_now()
 
-    monkeypatch.setattr(Topic, "send", send)
+    patch_sends(monkeypatch, deliver)
     return records
 
 
@@ -154,3 +176,136 @@ def test_invalid_messages_are_skipped_and_the_agent_goes_on(tmp_path, sent):
     control(tmp_path, messages, lambda app: len(sent_records(sent, DECISIONS, Decision)) == 1)
     [decision] = sent_records(sent, DECISIONS, Decision)
     assert decision.kind is DecisionKind.POWER_MIX
+
+
+class SlowBroker:
+    """Broker stand-in: what was sent is acknowledged every 30 ms, all of it at once (one round trip)."""
+
+    def __init__(self, monkeypatch):
+        self.pending, self.rounds = [], []
+
+        def deliver(topic, key, value, headers):
+            delivered = asyncio.get_running_loop().create_future()
+            self.pending.append((topic, value, delivered))
+            return delivered
+
+        patch_sends(monkeypatch, deliver)
+
+    async def run(self):
+        while True:
+            await asyncio.sleep(0.03)
+            if self.pending:
+                self.rounds.append([(topic, value) for topic, value, _ in self.pending])
+                for *_, delivered in self.pending:
+                    delivered.set_result(None)
+                self.pending.clear()
+
+    def decision_rounds(self):
+        return [round_ for round_ in self.rounds if any(topic == DECISIONS for topic, _ in round_)]
+
+
+def burst(tmp_path, broker, messages, until):
+    """Put every message in the agent's queue at once (as a burst arrives from the broker) and run until `until`."""
+
+    async def run():
+        acks = asyncio.get_running_loop().create_task(broker.run())
+        try:
+            app = create_app(WorkerSettings(), BrokerSettings(), StorageSettings(home=tmp_path), FLEET)
+            agent = app.agents["control_sites"]
+            async with agent.test_context() as ctx:
+                channel = ctx.stream().channel
+                raws = [
+                    Message(
+                        topic=MARKET_PRICES, partition=0, offset=offset, timestamp=time.time(), timestamp_type=0,
+                        headers=[], key=b"k", value=record.to_json(), checksum=None,
+                        generation_id=app.consumer_generation_id,
+                    )
+                    for offset, (_, record) in enumerate(messages)
+                ]
+                events = [await channel.decode(raw) for raw in raws]
+                for event in events:
+                    event.message.incref()  # as faust's conductor does for each channel it delivers a message to
+                    channel.queue.put_nowait(event)
+                await wait_until(lambda: until(app, events))
+                return app, events
+        finally:
+            acks.cancel()
+
+    return asyncio.run(run())
+
+
+def test_ticks_that_arrive_together_are_decided_without_waiting_for_each_others_round_trip(tmp_path, monkeypatch):
+    # When each tick's decisions waited for their own acknowledgement before the next tick was decided, six ticks
+    # took six round trips.
+    broker = SlowBroker(monkeypatch)
+    ticks = [rt_tick(30.0 if k % 2 else 900.0, k) for k in range(1, 7)]
+    messages = [(MARKET_PRICES, hashprice_tick())] + [(MARKET_PRICES, tick) for tick in ticks]
+
+    def decided_every_tick(app, events):
+        return sum(1 for round_ in broker.rounds for topic, _ in round_ if topic == DECISIONS) >= len(ticks)
+
+    burst(tmp_path, broker, messages, decided_every_tick)
+
+    assert len(broker.decision_rounds()) < len(ticks)
+    assert len([t for t, _ in broker.decision_rounds()[0] if t == DECISIONS]) > 1
+
+
+def test_a_tick_is_acknowledged_and_its_offset_written_only_after_its_records_are_delivered(tmp_path, monkeypatch):
+    broker = SlowBroker(monkeypatch)
+    messages = [(MARKET_PRICES, tick) for tick in (hashprice_tick(), rt_tick(30.0, 1), rt_tick(900.0, 2))]
+    seen = []
+
+    def watch(app, events):
+        table = app.tables["site_control"]
+        seen.append(
+            (
+                len(broker.rounds),
+                [event.message.acked for event in events],
+                table.data.get(f"handled:{MARKET_PRICES}:0"),
+            )
+        )
+        return all(event.message.acked for event in events)
+
+    burst(tmp_path, broker, messages, watch)
+
+    for rounds, acked, handled in seen:
+        if rounds == 0:  # the ticks' records not delivered yet: neither tick acknowledged nor its offset written
+            assert not any(acked[1:]) and (handled is None or handled < 1)
+    assert seen[-1][2] == len(messages) - 1
+    assert any(rounds == 0 for rounds, *_ in seen)
+
+
+class RefusingBroker:
+    """Broker stand-in that refuses every decision at once (and accepts the rest)."""
+
+    def __init__(self, monkeypatch):
+        self.refused = []
+
+        def deliver(topic, key, value, headers):
+            delivered = asyncio.get_running_loop().create_future()
+            if topic == DECISIONS:
+                self.refused.append(value)
+                delivered.set_exception(RuntimeError("broker refused the record"))
+            else:
+                delivered.set_result(None)
+            return delivered
+
+        patch_sends(monkeypatch, deliver)
+
+    async def run(self):
+        await asyncio.Event().wait()
+
+
+def test_a_tick_whose_records_are_refused_is_never_acknowledged_nor_anything_after_it(tmp_path, monkeypatch):
+    broker = RefusingBroker(monkeypatch)
+    messages = [(MARKET_PRICES, tick) for tick in (hashprice_tick(), rt_tick(30.0, 1), rt_tick(900.0, 2))]
+    waited = []
+
+    def refused_and_settled(app, events):
+        waited.append(time.monotonic())
+        return bool(broker.refused) and waited[-1] - waited[0] > 0.3
+
+    app, events = burst(tmp_path, broker, messages, refused_and_settled)
+
+    assert [event.message.acked for event in events] == [True, False, False]
+    assert app.tables["site_control"].data.get(f"handled:{MARKET_PRICES}:0") == 0

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from faust.topics import Topic
 
 from hcp.records import DeadLetter, Decision
 from hcp.topics import DEAD_LETTERS, DECISIONS, MARKET_PRICES
 from streams.power.controller import SiteController
 
-from .test_agents_power import control, hashprice_tick, rt_tick
+from .test_agents_power import control, delivered_now, hashprice_tick, patch_sends, rt_tick
 
 pytestmark = pytest.mark.component
 
@@ -21,13 +18,11 @@ def captured(monkeypatch):
     """Every record the agent sends: (topic, key, value, headers)."""
     records = []
 
-    async def send(self, *, key=None, value=None, headers=None, **_):
-        records.append((self.get_topic_name(), key, value, dict(headers or [])))
-        delivered = asyncio.get_running_loop().create_future()
-        delivered.set_result(None)
-        return delivered
+    def deliver(topic, key, value, headers):
+        records.append((topic, key, value, dict(headers or [])))
+        return delivered_now()
 
-    monkeypatch.setattr(Topic, "send", send)
+    patch_sends(monkeypatch, deliver)
     return records
 
 
