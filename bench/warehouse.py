@@ -1,6 +1,11 @@
 """Benchmark: the warehouse transform through dbt, against the same SQL run directly in DuckDB.
 
-Run: `python -m bench.warehouse [--landing /work/demo-home/landing] [--out results.json]`.
+Run: `python -m bench.warehouse [--landing FOLDER] [--out results.json]`.
+
+The landing is a demo run's (`make demo` lands in `.hcp/landing`, the default) or any landing folder with its
+fleet (`--fleet`). Where the default holds no landing files (a fresh clone), a synthetic month is generated for
+it first (`bench.billing_month` at `SYNTHETIC_SCALE` of 1,000 customers and 100,000 devices, with its own fleet),
+and the result says so. A `--landing` given explicitly must hold landing files.
 
 Loads the landing files into a fresh DuckDB file (the project's loader), copies it, then:
 - `dbt build` on one copy (`warehouse.transform.build_models`: every model and every test);
@@ -21,13 +26,27 @@ from pathlib import Path
 
 import duckdb
 
-from hcp.fleet import load_fleet
-from hcp.settings import WarehouseSettings
+from bench.billing_month import MonthPlan, write_month
+from hcp.fleet import Fleet, load_fleet
+from hcp.settings import StorageSettings, WarehouseSettings
 from warehouse.limits import WarehouseLimits
 from warehouse.loader import load_landing
 from warehouse.transform import build_models
 
-DEMO_LANDING = Path("/work/demo-home/landing")
+SYNTHETIC_SCALE = 0.01
+"""Of a month of 1,000 customers and 100,000 devices: the landing generated when there is no demo landing."""
+
+
+def has_landing_files(landing: Path) -> bool:
+    return landing.is_dir() and any(landing.glob("*/partition=*/*.parquet"))
+
+
+def generate_landing(base: Path, progress=print) -> tuple[Path, Fleet, str]:
+    """A synthetic month's landing under `base`: (landing folder, its fleet, what it is)."""
+    plan = MonthPlan.scaled(1000, 100_000, SYNTHETIC_SCALE, "2023-01", 7)
+    month = write_month(plan, base / "synthetic", progress=progress)
+    about = f"synthetic month {plan.month}: {plan.customers} customers, {plan.asics} ASICs, {plan.gpus} GPUs"
+    return month.landing_dir, load_fleet(month.fleet_file), about
 
 
 def executed_sql(work_dir: Path) -> list[tuple[str, str]]:
@@ -68,11 +87,24 @@ def executed_sql(work_dir: Path) -> list[tuple[str, str]]:
     return statements
 
 
-def measure(landing: Path) -> dict[str, object]:
+def measure(landing: Path | None = None, fleet: Fleet | None = None) -> dict[str, object]:
+    """dbt against the same SQL direct on `landing` (None: the demo's, else a synthetic month; see above).
+
+    Raises `FileNotFoundError` when an explicitly given `landing` holds no landing files.
+    """
+    if landing is not None and not has_landing_files(landing):
+        raise FileNotFoundError(
+            f"no landing files (<topic>/partition=<p>/*.parquet) under {landing}: "
+            "give a landing folder a worker or `make demo` wrote, or leave --landing out"
+        )
     with tempfile.TemporaryDirectory(prefix="hcp-bench-warehouse-") as home:
         base = Path(home)
+        landing = landing or StorageSettings().landing_dir
+        about = f"landing folder {landing}"
+        if not has_landing_files(landing):
+            landing, fleet, about = generate_landing(base)
         loaded = base / "warehouse.duckdb"
-        load_landing(landing, loaded, load_fleet())
+        load_landing(landing, loaded, fleet or load_fleet())
         # the same file name: dbt's SQL names the database (the file's stem) in every relation
         direct = base / "direct" / loaded.name
         direct.parent.mkdir()
@@ -109,7 +141,7 @@ def measure(landing: Path) -> dict[str, object]:
         direct_s = time.perf_counter() - started
         conn.close()
     return {
-        "landing": str(landing),
+        "landing": about,
         "dbt_nodes": summary.nodes,
         "dbt_build_s": round(dbt_s, 2),
         "direct_sql_statements": len(statements),
@@ -121,10 +153,16 @@ def measure(landing: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--landing", type=Path, default=DEMO_LANDING, help="landing folder to load (a demo run's)")
+    parser.add_argument(
+        "--landing", type=Path, help="landing folder to load (default: the demo's, else a synthetic month)"
+    )
+    parser.add_argument("--fleet", type=Path, help="fleet YAML of that landing (default: the demo fleet)")
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args()
-    result = measure(args.landing)
+    try:
+        result = measure(args.landing, load_fleet(args.fleet) if args.fleet else None)
+    except FileNotFoundError as err:
+        parser.error(str(err))
     print(
         f"dbt build {result['dbt_build_s']} s ({result['dbt_nodes']} nodes); the same "
         f"{result['direct_sql_statements']} statements direct {result['direct_sql_s']} s: "

@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench import __main__ as suite
+from bench import warehouse
 from bench.procstat import cpu_seconds, own_peak_rss_mib, peak_rss_mib
 
 
@@ -127,3 +130,9 @@ def test_the_ticks_of_the_run_without_load_and_of_the_run_under_load_are_told_ap
     assert before.tick_latencies(0)["tick_to_decision"]["p50_ms"] == 40.0
     assert after.tick_latencies(0)["tick_to_decision"]["p50_ms"] == 90.0
     assert before.commands == {} and list(after.commands) == [("N", loaded)]
+
+
+def test_the_warehouse_benchmark_refuses_a_landing_folder_without_landing_files(tmp_path):
+    (tmp_path / "telemetry.asic" / "partition=0").mkdir(parents=True)  # a folder, but no landed file in it
+    with pytest.raises(FileNotFoundError, match="no landing files"):
+        warehouse.measure(tmp_path)
