@@ -21,7 +21,7 @@ from streams.landing.agents import register_landing
 from streams.positions import fetch_only_partitions_active_at_start, seek_never_committed_to_reset_position
 from streams.power.agents import register_power
 from streams.resumption import keep_queues_when_already_active, release_puts_during_rebalance
-from streams.transport import PricesFirstScheduling, shorten_fetch_wait
+from streams.transport import shorten_fetch_wait
 
 
 def broker_urls(broker: BrokerSettings) -> list[str]:
@@ -95,8 +95,6 @@ def create_app(
         topic_allow_declare=False,
         # The leader topic would be one more topic faust declares; no agent or timer here needs a leader.
         topic_disable_leader=True,
-        # Each fetched batch hands its price ticks over before job requests and telemetry (streams/transport.py).
-        ConsumerScheduler=PricesFirstScheduling,
     )
     metrics = metrics or PlatformMetrics(fleet)
     if worker.role in ("all", "ingest"):

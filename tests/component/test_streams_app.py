@@ -5,7 +5,6 @@ import logging
 import pkgutil
 
 import faust
-from faust.types import TP
 
 import streams
 from hcp.fleet import load_fleet
@@ -14,7 +13,6 @@ from hcp.topics import MARKET_PRICES, TELEMETRY_ASIC, TELEMETRY_GPU, TOPICS, WOR
 from streams.alerting.evaluation import WATCHED_TOPICS
 from streams.app import create_app
 from streams.topics import contract_topic
-from streams.transport import PricesFirstScheduling
 from streams.worker import changelog_topics, quiet_worker
 
 
@@ -48,13 +46,6 @@ def test_app_reads_from_the_earliest_offset_and_never_declares_topics(tmp_path):
     assert [str(url) for url in app.conf.broker] == ["kafka://k1:9092", "kafka://k2:9093"]
     assert str(app.conf.datadir).startswith(str(tmp_path))
     assert app.conf.web_enabled is False
-
-
-def test_app_hands_price_ticks_over_first_in_each_fetched_batch(tmp_path):
-    app = new_app(tmp_path)
-    assert app.conf.ConsumerScheduler is PricesFirstScheduling
-    records = {TP(WORKLOAD_REQUESTS, 0): ["request"], TP(MARKET_PRICES, 0): ["tick 1", "tick 2"]}
-    assert [record for _, record in app.conf.ConsumerScheduler().iterate(records)] == ["tick 1", "tick 2", "request"]
 
 
 def test_agents_subscribe_to_contract_topics(tmp_path):
