@@ -15,13 +15,13 @@ restarted worker restored its table, logged "Worker ready", and never processed 
 
 2. **A partition never committed kept the position it had fetched to.** Faust seeks the stream partitions "to
    their committed offsets" when a recovery completes, precisely to re-read what was fetched and dropped around
-   it; aiokafka's `seek_to_committed` seeks only partitions whose committed offset is above zero (a partition
-   committed at 0 is now sought to 0 as well). A group that
+   it; aiokafka's `seek_to_committed` seeks only partitions whose committed offset is above zero. A group that
    never committed on a partition (a worker killed before its first commit) kept its fetch position, so a
    message dropped before the seek was never fetched again in that worker. Now such a partition is sent back to
    where the consumer's reset policy (`consumer_auto_offset_reset`, "earliest" here) starts a partition with no
-   committed offset: what Kafka means by the committed position of a partition that has none. What is read
-   again is processed again; every consumer of this platform is idempotent for that (docs/reliability.md).
+   committed offset: what Kafka means by the committed position of a partition that has none (and a partition
+   committed at 0 goes to 0). What is read again is processed again; every consumer of this platform is
+   idempotent for that (docs/reliability.md).
 """
 
 from __future__ import annotations
