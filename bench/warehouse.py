@@ -28,6 +28,7 @@ import duckdb
 
 from bench.billing_month import MonthPlan, write_month
 from hcp.fleet import Fleet, load_fleet
+from hcp.landing import iter_landing_files
 from hcp.settings import StorageSettings, WarehouseSettings
 from warehouse.limits import WarehouseLimits
 from warehouse.loader import load_landing
@@ -38,7 +39,7 @@ SYNTHETIC_SCALE = 0.01
 
 
 def has_landing_files(landing: Path) -> bool:
-    return landing.is_dir() and any(landing.glob("*/partition=*/*.parquet"))
+    return next(iter_landing_files(landing), None) is not None
 
 
 def generate_landing(base: Path, progress=print) -> tuple[Path, Fleet, str]:
