@@ -93,16 +93,20 @@ def measure(landing: Path | None = None, fleet: Fleet | None = None) -> dict[str
 
     Raises `FileNotFoundError` when an explicitly given `landing` holds no landing files.
     """
-    if landing is not None and not has_landing_files(landing):
+    if landing is None:
+        landing = StorageSettings().landing_dir
+        synthetic = not has_landing_files(landing)
+    elif not has_landing_files(landing):
         raise FileNotFoundError(
             f"no landing files (<topic>/partition=<p>/*.parquet) under {landing}: "
             "give a landing folder a worker or `make demo` wrote, or leave --landing out"
         )
+    else:
+        synthetic = False
     with tempfile.TemporaryDirectory(prefix="hcp-bench-warehouse-") as home:
         base = Path(home)
-        landing = landing or StorageSettings().landing_dir
         about = f"landing folder {landing}"
-        if not has_landing_files(landing):
+        if synthetic:
             landing, fleet, about = generate_landing(base)
         loaded = base / "warehouse.duckdb"
         load_landing(landing, loaded, fleet or load_fleet())
