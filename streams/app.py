@@ -18,6 +18,7 @@ from streams.commits import bound_wait_empty, guard_commits
 from streams.fleet.agents import register_fleet
 from streams.iteration import use_pure_python_iteration
 from streams.landing.agents import register_landing
+from streams.positions import fetch_never_reads_every_partition, seek_never_committed_to_reset_position
 from streams.power.agents import register_power
 from streams.resumption import keep_queues_when_already_active, release_puts_during_rebalance
 from streams.transport import shorten_fetch_wait
@@ -68,6 +69,8 @@ def create_app(
     use_pure_python_iteration()  # faust's compiled iterator stalled ingest at start-up (streams/iteration.py)
     keep_queues_when_already_active()  # the end of a table recovery dropped fetched messages (streams/resumption.py)
     release_puts_during_rebalance()  # a put dropped at a revocation left wait_empty waiting (streams/resumption.py)
+    fetch_never_reads_every_partition()  # a recovery end let a fetch drop paused partitions (streams/positions.py)
+    seek_never_committed_to_reset_position()  # and the seek after it did not re-read them (streams/positions.py)
     app = faust.App(
         worker.group_id,
         broker=broker_urls(broker),
