@@ -1,8 +1,9 @@
 """The landing contract: every topic is written as append-only Parquet files, one file per offset range.
 
 A file is `<root>/<topic>/partition=<p>/<first offset>-<last offset>.parquet` (offsets zero-padded), written to
-a temporary name and renamed into place. The writer skips offsets at or below the highest offset already landed
-for the partition, so landing the same offsets twice (after a crash, a rebalance or a replay) changes nothing.
+a temporary name and renamed into place. The writer skips offsets inside the ranges already landed for the
+partition (the files' names), so landing the same offsets twice (after a crash, a rebalance or a replay) changes
+nothing, and offsets redelivered after later ones (a consumer sought back past a gap) still land.
 Streams write these files and never open the warehouse; the warehouse loader reads them.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -88,11 +90,59 @@ def iter_landing_files(root: Path, topic: str | None = None) -> Iterator[Landing
 
 def landed_high_watermark(root: Path, topic: str, partition: int) -> int:
     """Highest offset landed for a partition, -1 if none."""
+    return landed_ranges(root, topic, partition).high
+
+
+class LandedRanges:
+    """The offset ranges landed for one partition (each file's name: first to last), merged where they touch.
+
+    A file's range covers the messages it holds and the offsets between them that were dead-lettered instead.
+    """
+
+    def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
+        self._firsts: list[int] = []
+        self._lasts: list[int] = []
+        for first, last in sorted(ranges):
+            self.add(first, last)
+
+    @property
+    def high(self) -> int:
+        """The highest offset landed, -1 if none."""
+        return self._lasts[-1] if self._lasts else -1
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return list(zip(self._firsts, self._lasts, strict=True))
+
+    def covers(self, offset: int) -> bool:
+        i = bisect_right(self._firsts, offset) - 1
+        return i >= 0 and offset <= self._lasts[i]
+
+    def landed_between(self, low: int, high: int) -> bool:
+        """Whether a landed range starts strictly between two offsets (a file may not span it)."""
+        i = bisect_right(self._firsts, low)
+        return i < len(self._firsts) and self._firsts[i] < high
+
+    def add(self, first: int, last: int) -> None:
+        i = bisect_right(self._firsts, first)
+        if i > 0 and self._lasts[i - 1] >= first - 1:  # touches the range before
+            i -= 1
+            first, last = self._firsts[i], max(last, self._lasts[i])
+            del self._firsts[i], self._lasts[i]
+        while i < len(self._firsts) and self._firsts[i] <= last + 1:  # and those after
+            last = max(last, self._lasts[i])
+            del self._firsts[i], self._lasts[i]
+        self._firsts.insert(i, first)
+        self._lasts.insert(i, last)
+
+
+def landed_ranges(root: Path, topic: str, partition: int) -> LandedRanges:
+    """The offset ranges landed for a partition, from its files' names."""
     part_dir = root / topic / f"partition={partition}"
     if not part_dir.is_dir():
-        return -1
-    lasts = [int(m.group(2)) for p in part_dir.iterdir() if (m := _FILE_NAME.match(p.name))]
-    return max(lasts, default=-1)
+        return LandedRanges()
+    return LandedRanges(
+        (int(m.group(1)), int(m.group(2))) for p in part_dir.iterdir() if (m := _FILE_NAME.match(p.name))
+    )
 
 
 EPOCHS_FILE = "_epochs.json"
@@ -126,7 +176,7 @@ class LandingWriter:
     def __init__(self, root: Path, epoch: str | None = None) -> None:
         self.root = root
         self.epoch = epoch
-        self._high_watermarks: dict[tuple[str, int], int] = {}
+        self._landed: dict[tuple[str, int], LandedRanges] = {}
         self._bases: dict[tuple[str, int], int] = {}
 
     def offset_base(self, topic: str, partition: int) -> int:
@@ -140,37 +190,56 @@ class LandingWriter:
 
     def is_landed(self, topic: str, partition: int, broker_offset: int) -> bool:
         """Whether the message at this broker offset (of this writer's epoch) has landed already."""
-        return broker_offset + self.offset_base(topic, partition) <= self.high_watermark(topic, partition)
+        return self.landed(topic, partition).covers(broker_offset + self.offset_base(topic, partition))
 
     def high_watermark(self, topic: str, partition: int) -> int:
+        return self.landed(topic, partition).high
+
+    def landed(self, topic: str, partition: int) -> LandedRanges:
+        """The partition's landed ranges: read from its files' names once, then kept up to date by `write`."""
         key = (topic, partition)
-        if key not in self._high_watermarks:
-            self._high_watermarks[key] = landed_high_watermark(self.root, topic, partition)
-        return self._high_watermarks[key]
+        if key not in self._landed:
+            self._landed[key] = landed_ranges(self.root, topic, partition)
+        return self._landed[key]
 
     def forget_watermarks(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
-        """Read these partitions' high watermarks from disk again before their next write.
+        """Read these partitions' landed ranges from disk again before their next write.
 
-        Call it when the partitions are revoked: another worker may land them before they come back, and a
-        cached watermark from before would let this writer land that worker's offsets a second time.
+        Call it when the partitions are revoked: another worker may land them before they come back, and ranges
+        cached from before would let this writer land that worker's offsets a second time.
         """
         for key in topic_partitions:
-            self._high_watermarks.pop((key[0], key[1]), None)
+            self._landed.pop((key[0], key[1]), None)
 
-    def write(self, topic: str, partition: int, messages: Sequence[LandedMessage]) -> Path | None:
-        """Land the messages above the partition's high watermark; return the file written, if any.
+    def write(self, topic: str, partition: int, messages: Sequence[LandedMessage]) -> list[Path]:
+        """Land the messages whose offsets have not landed; return the files written (none if all had).
 
-        `messages` carry broker offsets; they land at broker offset + the epoch's base.
+        `messages` carry broker offsets; they land at broker offset + the epoch's base. One file holds
+        consecutive fresh offsets; where a landed range lies between two of them (offsets redelivered after
+        later ones had landed), they go to separate files, so that no two files' ranges overlap.
         """
-        watermark = self.high_watermark(topic, partition)
+        landed = self.landed(topic, partition)
         base = self.offset_base(topic, partition)
         if base:
             messages = [replace(m, offset=m.offset + base) for m in messages]
         # One copy per offset: the consumer was seen to hand over the same message twice in one batch.
-        unique = {m.offset: m for m in reversed(messages) if m.offset > watermark}
+        high = landed.high  # above it nothing has landed: the usual case, checked first
+        unique = {m.offset: m for m in reversed(messages) if m.offset > high or not landed.covers(m.offset)}
         fresh = sorted(unique.values(), key=lambda m: m.offset)
-        if not fresh:
-            return None
+        runs: list[list[LandedMessage]] = []
+        for message in fresh:
+            previous = runs[-1][-1].offset if runs else None
+            if previous is not None and (previous > high or not landed.landed_between(previous, message.offset)):
+                runs[-1].append(message)
+            else:
+                runs.append([message])
+        paths = []
+        for run in runs:
+            paths.append(self._write_file(topic, partition, run))
+            landed.add(run[0].offset, run[-1].offset)
+        return paths
+
+    def _write_file(self, topic: str, partition: int, fresh: Sequence[LandedMessage]) -> Path:
         first, last = fresh[0].offset, fresh[-1].offset
         path = landing_file_path(self.root, topic, partition, first, last)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,5 +264,4 @@ class LandingWriter:
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         tmp.replace(path)
-        self._high_watermarks[(topic, partition)] = last
         return path

@@ -114,9 +114,9 @@ def dead_letter_for(message: RawMessage, err: RecordError) -> DeadLetter:
 
 
 def drop_landed_rejections(triage: Triage, writer: LandingWriter) -> list[Rejection]:
-    """Rejections not yet behind the landed high watermark: a redelivered batch is not dead-lettered twice.
+    """Rejections not inside a landed file's offset range: a redelivered batch is not dead-lettered twice.
 
-    (A rejection at the very end of a partition's batch stays above the watermark, so its redelivery after a
+    (A rejection at the very end of a partition's batch is outside every file's range, so its redelivery after a
     crash sends its dead letter again: at least once, never lost.)
     """
     return [
@@ -127,10 +127,8 @@ def drop_landed_rejections(triage: Triage, writer: LandingWriter) -> list[Reject
 
 
 def write_landed(writer: LandingWriter, landed: Mapping[tuple[str, int], Sequence[LandedMessage]]) -> list[Path]:
-    """Write each partition's messages as one landing file (offsets already landed are skipped)."""
+    """Write each partition's messages as landing files (offsets already landed are skipped)."""
     paths = []
     for (topic, partition), messages in sorted(landed.items()):
-        path = writer.write(topic, partition, messages)
-        if path is not None:
-            paths.append(path)
+        paths += writer.write(topic, partition, messages)
     return paths
