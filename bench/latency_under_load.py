@@ -40,9 +40,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.embedded import embedded_platform
-from bench.latency import Observed, group_of, percentiles, round_trip_baseline, watch
+from bench.latency import group_of, round_trip_baseline
 from bench.procstat import cpu_seconds, machine_busy_seconds, peak_rss_mib
 from bench.throughput import LARGE_FLEET, build_messages, fleet_with_collector_size, produce, wait_until_committed
+from bench.tick_reader import Observed, ReaderProcess, percentiles
 from hcp.fleet import Fleet, load_fleet
 from hcp.processes import start_worker_process, stop_process, wait_until_group_stable
 from hcp.settings import SimulatorSettings
@@ -94,8 +95,8 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
             ingest_env = {**stack.env, "HCP_WORKER_NICE": str(ingest_nice)}
             ingest = start_worker_process(ingest_env, stack.log("ingest"), role="ingest")
             control = start_worker_process(stack.env, stack.log("control"), role="control")
-            observed, stop = Observed(), threading.Event()
-            watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
+            reader = ReaderProcess(broker, node_of_site)
+            observed = Observed()
             sent: dict[str, object] = {}
             try:
                 wait_until_group_stable(broker, group_of("ingest"), ingest)
@@ -105,7 +106,7 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
                     broker, group_of("ingest"), TELEMETRY_ASIC, produce(broker, TELEMETRY_ASIC, discovery), 600
                 )
                 discovery_s = time.monotonic() - started
-                watcher.start()
+                reader.start()
                 # The baseline, same workers and fleet: the same simulated hours without the telemetry load.
                 quiet = SimulatorSettings(start=START, hours=hours, speed=SPEED, seed=seed)
                 run_simulation(quiet, broker, storage, sparse_fleet(fleet), run_id="bench-without-load")
@@ -134,9 +135,7 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
                 time.sleep(1.0)
                 ingest_rss = peak_rss_mib(ingest.pid)
             finally:
-                stop.set()
-                if watcher.is_alive():
-                    watcher.join(10)
+                observed = reader.stop()
                 stop_process(control)
                 stop_process(ingest)
             loaded = ticks_before(observed, loaded_start, before=False)
