@@ -17,14 +17,17 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from bench.embedded import embedded_platform
-from bench.tick_reader import Observed, ReaderProcess, percentiles
+from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
 from hcp.processes import (
@@ -33,8 +36,10 @@ from hcp.processes import (
     wait_until_caught_up,
     wait_until_group_stable,
 )
+from hcp.records import Decision, PriceTick
+from hcp.records.market import PriceKind
 from hcp.settings import BrokerSettings, SimulatorSettings, WorkerSettings
-from hcp.topics import MARKET_PRICES, WORKLOAD_REQUESTS
+from hcp.topics import CONTROL_COMMANDS, DECISIONS, MARKET_PRICES, WORKLOAD_REQUESTS
 from simulators.runner import run_simulation
 
 # As `hcp demo` runs them: an ingest worker (landing, fleet) and a control worker (site controller).
@@ -43,6 +48,57 @@ ROLES = ("ingest", "control")
 
 def group_of(role: str) -> str:
     return WorkerSettings(role=role).group_id
+
+
+@dataclass
+class Observed:
+    """Wall times (ms) of the ticks sent and of the first decision / command seen for each interval."""
+
+    ticks: dict[tuple[str, str], float] = field(default_factory=dict)
+    tick_seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    decisions: dict[tuple[str, str], float] = field(default_factory=dict)
+    commands: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def tick_latencies(self, warm_up_ticks: int) -> dict[str, dict[str, float | int]]:
+        """Percentiles from each tick's send to its interval's first decision, first command, and to the
+        benchmark's own reader, leaving out the first `warm_up_ticks` ticks sent."""
+        warm = sorted(self.ticks.items(), key=lambda item: item[1])[warm_up_ticks:]
+        return {
+            "tick_to_decision": percentiles([self.decisions[k] - sent for k, sent in warm if k in self.decisions]),
+            "tick_to_command": percentiles([self.commands[k] - sent for k, sent in warm if k in self.commands]),
+            "tick_to_other_reader": percentiles([self.tick_seen[k] - sent for k, sent in warm]),
+        }
+
+
+def watch(broker: BrokerSettings, node_of_site: dict[str, str], observed: Observed, stop: threading.Event) -> None:
+    """Read prices, decisions and commands from the beginning; note when each interval's first answer arrived."""
+    consumer = Consumer(broker.librdkafka_config() | {"group.id": "bench-latency", "fetch.wait.max.ms": 5})
+    metadata = consumer.list_topics(timeout=10)
+    consumer.assign(
+        [
+            TopicPartition(topic, p, OFFSET_BEGINNING)
+            for topic in (MARKET_PRICES, DECISIONS, CONTROL_COMMANDS)
+            for p in metadata.topics[topic].partitions
+        ]
+    )
+    while not stop.is_set():
+        for message in ready_messages(consumer, 0.05):
+            if message.error():
+                continue
+            now_ms = time.time() * 1000
+            if message.topic() == MARKET_PRICES:
+                tick = PriceTick.model_validate_json(message.value())
+                if tick.kind is PriceKind.ENERGY_RT:
+                    key = (tick.node, tick.interval_end.isoformat())
+                    observed.ticks[key] = message.timestamp()[1]
+                    observed.tick_seen[key] = now_ms
+            elif message.topic() == DECISIONS:
+                decision = Decision.model_validate_json(message.value())
+                key = (node_of_site.get(decision.site_id, ""), decision.interval_start.isoformat())
+                observed.decisions.setdefault(key, now_ms)
+                if decision.command_id:
+                    observed.commands.setdefault(key, now_ms)
+    consumer.close()
 
 
 def round_trip_baseline(broker: BrokerSettings, count: int, rate_per_s: float) -> list[float]:
@@ -71,6 +127,19 @@ def round_trip_baseline(broker: BrokerSettings, count: int, rate_per_s: float) -
     return latencies
 
 
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    array = np.asarray(values)
+    return {
+        "n": len(values),
+        "p50_ms": round(float(np.percentile(array, 50)), 2),
+        "p99_ms": round(float(np.percentile(array, 99)), 2),
+        "p99_9_ms": round(float(np.percentile(array, 99.9)), 2),
+        "max_ms": round(float(array.max()), 2),
+    }
+
+
 def measure(
     speed: float, hours: float, seed: int, fleet_file: Path | None = None, telemetry_interval_s: int = 60
 ) -> dict[str, object]:
@@ -82,9 +151,9 @@ def measure(
         control = start_worker_process(stack.env, stack.log("control"), role=ROLES[1])
         wait_until_group_stable(broker, group_of(ROLES[0]), worker)
         wait_until_group_stable(broker, group_of(ROLES[1]), control)
-        reader = ReaderProcess(broker, node_of_site)
-        reader.start()
-        observed = Observed()
+        observed, stop = Observed(), threading.Event()
+        watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
+        watcher.start()
         try:
             sim = SimulatorSettings(
                 start=datetime(2023, 1, 16, tzinfo=UTC),
@@ -104,7 +173,8 @@ def measure(
                 ingest_caught_up = False
             time.sleep(1.0)
         finally:
-            observed = reader.stop()
+            stop.set()
+            watcher.join(10)
             stop_process(control)
             stop_process(worker)
         ticks_per_s = len(observed.ticks) / max(summary.wall_seconds, 1e-9)

@@ -15,10 +15,8 @@ collector ids as the pre-built polls with other members, and the ingest worker w
 The first poll, which discovers every device, is sent and committed before anything is timed.
 
 Latency is measured as `bench.latency` measures it (the tick's Kafka timestamp to the first decision or command
-for the interval it opens, read by a consumer in a process of its own: `bench.tick_reader`), beside the same bare
-round trip and beside the same simulated hours run just before without the telemetry load (same workers, same
-fleet: `without_telemetry_load`). `read_in_the_benchmark_process` gives the same ticks as timed by the same reader
-running as a thread of this process, as until session 11, beside the simulator and the load sender.
+for the interval it opens, read by a consumer of its own), beside the same bare round trip and beside the same
+simulated hours run just before without the telemetry load (same workers, same fleet: `without_telemetry_load`).
 The ingest worker's figures say whether the load was really carried: readings offered and committed, its share
 of a core, and how long after the last poll it had committed everything (faust commits every 2.8 s, landing
 flushes every 2 s).
@@ -42,10 +40,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.embedded import embedded_platform
-from bench.latency import group_of, round_trip_baseline
+from bench.latency import Observed, group_of, percentiles, round_trip_baseline, watch
 from bench.procstat import cpu_seconds, machine_busy_seconds, peak_rss_mib
 from bench.throughput import LARGE_FLEET, build_messages, fleet_with_collector_size, produce, wait_until_committed
-from bench.tick_reader import Observed, ReaderProcess, percentiles, watch
 from hcp.fleet import Fleet, load_fleet
 from hcp.processes import start_worker_process, stop_process, wait_until_group_stable
 from hcp.settings import SimulatorSettings
@@ -97,14 +94,8 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
             ingest_env = {**stack.env, "HCP_WORKER_NICE": str(ingest_nice)}
             ingest = start_worker_process(ingest_env, stack.log("ingest"), role="ingest")
             control = start_worker_process(stack.env, stack.log("control"), role="control")
-            reader = ReaderProcess(broker, node_of_site)
-            observed = Observed()
-            # The same reader in this process too, as until session 11: what sharing the GIL with the simulator
-            # and the load sender adds to the figures, measured on the same ticks.
-            in_process, stop_in_process = Observed(), threading.Event()
-            in_process_reader = threading.Thread(
-                target=watch, args=(broker, node_of_site, in_process, stop_in_process), daemon=True
-            )
+            observed, stop = Observed(), threading.Event()
+            watcher = threading.Thread(target=watch, args=(broker, node_of_site, observed, stop), daemon=True)
             sent: dict[str, object] = {}
             try:
                 wait_until_group_stable(broker, group_of("ingest"), ingest)
@@ -114,8 +105,7 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
                     broker, group_of("ingest"), TELEMETRY_ASIC, produce(broker, TELEMETRY_ASIC, discovery), 600
                 )
                 discovery_s = time.monotonic() - started
-                reader.start()
-                in_process_reader.start()
+                watcher.start()
                 # The baseline, same workers and fleet: the same simulated hours without the telemetry load.
                 quiet = SimulatorSettings(start=START, hours=hours, speed=SPEED, seed=seed)
                 run_simulation(quiet, broker, storage, sparse_fleet(fleet), run_id="bench-without-load")
@@ -144,14 +134,12 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
                 time.sleep(1.0)
                 ingest_rss = peak_rss_mib(ingest.pid)
             finally:
-                observed = reader.stop()
-                stop_in_process.set()
-                if in_process_reader.is_alive():
-                    in_process_reader.join(10)
+                stop.set()
+                if watcher.is_alive():
+                    watcher.join(10)
                 stop_process(control)
                 stop_process(ingest)
             loaded = ticks_before(observed, loaded_start, before=False)
-            loaded_in_process = ticks_before(in_process, loaded_start, before=False)
             quiet_ticks, warm_up = ticks_before(observed, loaded_start), len(fleet.sites) * 4
             ticks_per_s = len(loaded.ticks) / max(summary.wall_seconds, 1e-9)
             baseline = round_trip_baseline(broker, count=min(len(observed.ticks), 500), rate_per_s=max(ticks_per_s, 1))
@@ -188,7 +176,6 @@ def measure(hours: float, readings_per_message: int, ingest_nice: int = 10, seed
         "ticks": len(loaded.ticks),
         **loaded.tick_latencies(warm_up),
         "without_telemetry_load": {"ticks": len(quiet_ticks.ticks), **quiet_ticks.tick_latencies(warm_up)},
-        "read_in_the_benchmark_process": loaded_in_process.tick_latencies(warm_up),
         "bare_round_trip": percentiles(baseline),
     }
 

@@ -98,7 +98,7 @@ def test_the_broker_benchmarks_start_as_the_suite_starts_them():
 
 
 def test_tick_latencies_leave_out_the_warm_up_ticks_and_ticks_nothing_answered():
-    from bench.tick_reader import Observed
+    from bench.latency import Observed
 
     observed = Observed(
         ticks={("N", "t0"): 0.0, ("N", "t1"): 100.0, ("N", "t2"): 200.0},
@@ -115,8 +115,8 @@ def test_tick_latencies_leave_out_the_warm_up_ticks_and_ticks_nothing_answered()
 def test_the_ticks_of_the_run_without_load_and_of_the_run_under_load_are_told_apart_by_interval():
     from datetime import UTC, datetime
 
+    from bench.latency import Observed
     from bench.latency_under_load import ticks_before
-    from bench.tick_reader import Observed
 
     quiet, loaded = "2023-01-16T07:55:00+00:00", "2023-01-16T08:05:00+00:00"
     observed = Observed(

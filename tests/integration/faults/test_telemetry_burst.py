@@ -30,7 +30,7 @@ import polars as pl
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from bench.tick_reader import percentiles
+from bench.latency import percentiles
 from hcp.consuming import ready_messages
 from hcp.exceptions import BrokerError
 from hcp.fleet import load_fleet
