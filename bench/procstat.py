@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 from pathlib import Path
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -24,8 +23,13 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def own_peak_rss_mib() -> float:
-    """This process's peak resident memory, MiB."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak resident memory (VmHWM), MiB.
+
+    Not `getrusage(RUSAGE_SELF).ru_maxrss`: Linux keeps that across `execve`, so a child started by a process larger
+    than itself reported its parent's size (the suite's billing child, session 11: its "peak" was the suite's own
+    2,498.7 MiB to the tenth). VmHWM belongs to the address space, which `execve` replaces.
+    """
+    return peak_rss_mib(os.getpid())
 
 
 def machine_busy_seconds() -> float:

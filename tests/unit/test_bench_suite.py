@@ -136,3 +136,15 @@ def test_the_warehouse_benchmark_refuses_a_landing_folder_without_landing_files(
     (tmp_path / "telemetry.asic" / "partition=0").mkdir(parents=True)  # a folder, but no landed file in it
     with pytest.raises(FileNotFoundError, match="no landing files"):
         warehouse.measure(tmp_path)
+
+
+def test_a_child_reports_its_own_peak_memory_not_that_of_the_larger_parent_that_started_it():
+    ballast = bytearray(400 * 1024 * 1024)  # touched: 400 MiB resident in this process
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    child = subprocess.run(
+        [sys.executable, "-c", "from bench.procstat import own_peak_rss_mib; print(own_peak_rss_mib())"],
+        capture_output=True, text=True, check=True,
+    )
+    assert own_peak_rss_mib() > 400
+    assert float(child.stdout) < 200, child.stdout  # getrusage's ru_maxrss said about this process's 400+ MiB
+    del ballast
