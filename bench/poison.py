@@ -85,7 +85,7 @@ def land_phase(batches: list[list[RawMessage]], known_sites: frozenset[str]) -> 
         for batch in batches:
             triage, rejections = sort_batch(writer, batch, screen)
             letters = [dead_letter_message(r.message.value, r.dead_letter.headers()) for r in rejections]
-            write_landed(writer, triage.landed)
+            write_landed(writer, triage.landed, triage.rejected)
             landed += triage.landed_count
             lettered += len(letters)
         return time.perf_counter() - started, landed, lettered

@@ -96,7 +96,8 @@ def landed_high_watermark(root: Path, topic: str, partition: int) -> int:
 class LandedRanges:
     """The offset ranges landed for one partition (each file's name: first to last), merged where they touch.
 
-    A file's range covers the messages it holds and the offsets between them that were dead-lettered instead.
+    A file's range covers the messages it holds and the offsets of its batch that were dead-lettered instead
+    (beside or between them).
     """
 
     def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
@@ -211,36 +212,46 @@ class LandingWriter:
         for key in topic_partitions:
             self._landed.pop((key[0], key[1]), None)
 
-    def write(self, topic: str, partition: int, messages: Sequence[LandedMessage]) -> list[Path]:
+    def write(
+        self, topic: str, partition: int, messages: Sequence[LandedMessage], rejected: Iterable[int] = ()
+    ) -> list[Path]:
         """Land the messages whose offsets have not landed; return the files written (none if all had).
 
-        `messages` carry broker offsets; they land at broker offset + the epoch's base. One file holds
-        consecutive fresh offsets; where a landed range lies between two of them (offsets redelivered after
-        later ones had landed), they go to separate files, so that no two files' ranges overlap.
+        `messages` carry broker offsets; they land at broker offset + the epoch's base. `rejected` are the broker
+        offsets of the same batch that were dead-lettered instead: a file's name spans them too where they sit at
+        its edges, so that a redelivered batch finds them handled. One file holds consecutive fresh offsets;
+        where a landed range lies between two of them (offsets redelivered after later ones had landed), they go
+        to separate files, so that no two files' ranges overlap. Rejections with no message beside them write
+        no file (their redelivery is dead-lettered again: at least once).
         """
         landed = self.landed(topic, partition)
         base = self.offset_base(topic, partition)
         if base:
             messages = [replace(m, offset=m.offset + base) for m in messages]
-        # One copy per offset: the consumer was seen to hand over the same message twice in one batch.
         high = landed.high  # above it nothing has landed: the usual case, checked first
-        unique = {m.offset: m for m in reversed(messages) if m.offset > high or not landed.covers(m.offset)}
-        fresh = sorted(unique.values(), key=lambda m: m.offset)
-        runs: list[list[LandedMessage]] = []
-        for message in fresh:
-            previous = runs[-1][-1].offset if runs else None
-            if previous is not None and (previous > high or not landed.landed_between(previous, message.offset)):
-                runs[-1].append(message)
+
+        def fresh(offset: int) -> bool:
+            return offset > high or not landed.covers(offset)
+
+        # One copy per offset: the consumer was seen to hand over the same message twice in one batch.
+        unique = {m.offset: m for m in reversed(messages) if fresh(m.offset)}
+        handled = sorted(set(unique) | {o + base for o in rejected if fresh(o + base)})
+        runs: list[list[int]] = []
+        for offset in handled:
+            previous = runs[-1][-1] if runs else None
+            if previous is not None and (previous > high or not landed.landed_between(previous, offset)):
+                runs[-1].append(offset)
             else:
-                runs.append([message])
+                runs.append([offset])
         paths = []
         for run in runs:
-            paths.append(self._write_file(topic, partition, run))
-            landed.add(run[0].offset, run[-1].offset)
+            held = [unique[o] for o in run if o in unique]
+            if held:
+                paths.append(self._write_file(topic, partition, run[0], run[-1], held))
+                landed.add(run[0], run[-1])
         return paths
 
-    def _write_file(self, topic: str, partition: int, fresh: Sequence[LandedMessage]) -> Path:
-        first, last = fresh[0].offset, fresh[-1].offset
+    def _write_file(self, topic: str, partition: int, first: int, last: int, fresh: Sequence[LandedMessage]) -> Path:
         path = landing_file_path(self.root, topic, partition, first, last)
         path.parent.mkdir(parents=True, exist_ok=True)
         landed_at = datetime.now(UTC)

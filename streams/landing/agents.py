@@ -108,7 +108,7 @@ async def land_events(
             first.original_offset,
             first.error_message,
         )
-    await run_to_completion(write_landed, writer, triage.landed)
+    await run_to_completion(write_landed, writer, triage.landed, triage.rejected)
     counters.batches += 1
     counters.landed += triage.landed_count
     counters.dead_lettered += len(rejections)

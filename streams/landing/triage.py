@@ -116,8 +116,8 @@ def dead_letter_for(message: RawMessage, err: RecordError) -> DeadLetter:
 def drop_landed_rejections(triage: Triage, writer: LandingWriter) -> list[Rejection]:
     """Rejections not inside a landed file's offset range: a redelivered batch is not dead-lettered twice.
 
-    (A rejection at the very end of a partition's batch is outside every file's range, so its redelivery after a
-    crash sends its dead letter again: at least once, never lost.)
+    (A file's name spans the rejections beside its messages; a batch of a partition with rejections only writes no
+    file, so its redelivery after a crash sends their dead letters again: at least once, never lost.)
     """
     return [
         rejection
@@ -126,9 +126,18 @@ def drop_landed_rejections(triage: Triage, writer: LandingWriter) -> list[Reject
     ]
 
 
-def write_landed(writer: LandingWriter, landed: Mapping[tuple[str, int], Sequence[LandedMessage]]) -> list[Path]:
-    """Write each partition's messages as landing files (offsets already landed are skipped)."""
+def write_landed(
+    writer: LandingWriter,
+    landed: Mapping[tuple[str, int], Sequence[LandedMessage]],
+    rejected: Sequence[Rejection] = (),
+) -> list[Path]:
+    """Write each partition's messages as landing files (offsets already landed are skipped); the files' names
+    span the batch's rejections beside them, so that a redelivered batch is not dead-lettered twice."""
+    rejected_offsets: dict[tuple[str, int], list[int]] = {}
+    for rejection in rejected:
+        message = rejection.message
+        rejected_offsets.setdefault((message.topic, message.partition), []).append(message.offset)
     paths = []
     for (topic, partition), messages in sorted(landed.items()):
-        paths += writer.write(topic, partition, messages)
+        paths += writer.write(topic, partition, messages, rejected_offsets.get((topic, partition), ()))
     return paths

@@ -126,8 +126,11 @@ def landed(topic: str, partition: int, offset: int, record: Record) -> LandedMes
 def land_records(
     writer: LandingWriter, topic: str, partition: int, records: Sequence[Record], first_offset: int = 0
 ) -> Path | None:
+    """Land `records` at consecutive offsets; the file written (None if every offset had landed)."""
     messages = [landed(topic, partition, first_offset + i, r) for i, r in enumerate(records)]
-    return writer.write(topic, partition, messages)
+    paths = writer.write(topic, partition, messages)
+    assert len(paths) <= 1, "consecutive offsets land in one file"
+    return paths[0] if paths else None
 
 
 def build_scenario() -> LandingScenario:

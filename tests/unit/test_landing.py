@@ -139,3 +139,14 @@ def test_landed_ranges_are_read_from_the_file_names(tmp_path):
     assert landed_ranges(tmp_path, "decisions", 0).ranges() == [(0, 4), (10, 14)]
     assert landed_high_watermark(tmp_path, "decisions", 0) == 14
     assert landed_ranges(tmp_path, "decisions", 1).ranges() == []
+
+
+def test_a_files_name_spans_the_rejections_beside_its_messages(tmp_path):
+    batch = [m for m in messages(0, 9) if m.offset not in (0, 9)]  # 0 and 9 were dead-lettered
+    [path] = LandingWriter(tmp_path).write("decisions", 0, batch, rejected=[0, 9])
+    assert path.name == f"{0:020d}-{9:020d}.parquet"
+    assert landed_offsets(tmp_path) == list(range(1, 9))
+    restarted = LandingWriter(tmp_path)
+    assert restarted.is_landed("decisions", 0, 0) and restarted.is_landed("decisions", 0, 9)
+    assert restarted.write("decisions", 0, [], rejected=[10, 11]) == []  # rejections alone write no file
+    assert not restarted.is_landed("decisions", 0, 10)  # so their redelivery is dead-lettered again
