@@ -193,9 +193,6 @@ class LandingWriter:
         """Whether the message at this broker offset (of this writer's epoch) has landed already."""
         return self.landed(topic, partition).covers(broker_offset + self.offset_base(topic, partition))
 
-    def high_watermark(self, topic: str, partition: int) -> int:
-        return self.landed(topic, partition).high
-
     def landed(self, topic: str, partition: int) -> LandedRanges:
         """The partition's landed ranges: read from its files' names once, then kept up to date by `write`."""
         key = (topic, partition)
