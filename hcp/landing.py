@@ -200,7 +200,7 @@ class LandingWriter:
             self._landed[key] = landed_ranges(self.root, topic, partition)
         return self._landed[key]
 
-    def forget_watermarks(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
+    def forget_landed_ranges(self, topic_partitions: Iterable[tuple[str, int]]) -> None:
         """Read these partitions' landed ranges from disk again before their next write.
 
         Call it when the partitions are revoked: another worker may land them before they come back, and ranges

@@ -148,9 +148,9 @@ def register_landing(
                 log.critical("%s", err)
                 os._exit(EXIT_BROKER_RESTARTED)
 
-    async def forget_revoked_watermarks(sender: object, revoked: set, **kwargs: object) -> None:
-        writer.forget_watermarks((tp.topic, tp.partition) for tp in revoked)
+    async def forget_revoked_landed_ranges(sender: object, revoked: set, **kwargs: object) -> None:
+        writer.forget_landed_ranges((tp.topic, tp.partition) for tp in revoked)
 
-    app.on_partitions_revoked.connect(forget_revoked_watermarks, weak=False)
+    app.on_partitions_revoked.connect(forget_revoked_landed_ranges, weak=False)
     app.agent(channel, name="land_messages")(land_messages)
     return counters

@@ -72,7 +72,7 @@ def test_a_partition_that_comes_back_after_a_rebalance_lands_only_what_the_other
     # (B's last acknowledgements were not committed).
     worker_a = LandingWriter(tmp_path)
     worker_a.write("decisions", 0, messages(0, 9))
-    worker_a.forget_watermarks([("decisions", 0)])  # revoked
+    worker_a.forget_landed_ranges([("decisions", 0)])  # revoked
     LandingWriter(tmp_path).write("decisions", 0, messages(10, 19))
     worker_a.write("decisions", 0, messages(10, 24))
     assert landed_offsets(tmp_path) == list(range(25))
@@ -83,7 +83,7 @@ def test_without_forgetting_a_revoked_partition_a_writer_lands_the_other_workers
     worker_a.write("decisions", 0, messages(0, 9))
     LandingWriter(tmp_path).write("decisions", 0, messages(10, 19))
     worker_a.write("decisions", 0, messages(10, 24))
-    assert len(landed_offsets(tmp_path)) == 35, "the stale watermark is what forget_watermarks is for"
+    assert len(landed_offsets(tmp_path)) == 35, "stale landed ranges are what forget_landed_ranges is for"
 
 
 def file_ranges(root):
