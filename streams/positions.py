@@ -1,8 +1,8 @@
 """Faust's consumer positions: a fetch never reads an empty set of active partitions as "every partition", and
 a seek to committed offsets rewinds a partition that has none.
 
-Together these closed the stall after a control worker restart (docs/reliability.md, "A restart that lost its
-first messages"): the restarted worker restored its table, logged "Worker ready", and never processed a message.
+Together these closed the stall after a control worker restart (docs/commit-stalls.md, "Session 10" and
+"Session 11"): the restarted worker restored its table, logged "Worker ready", and never processed a message.
 
 1. **The fetch read every partition when the active set emptied under it.** Faust fetches with the live set of
    its active partitions (`Consumer._get_active_partitions()`, not a copy) and aiokafka's
